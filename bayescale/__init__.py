@@ -1,0 +1,35 @@
+"""bayescale: Bayesian, uncertainty-aware forecasting of scaling laws.
+
+Imports are lazy so ``bayescale --help`` and ``import bayescale`` stay fast; PyMC is
+loaded on the first fit.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "fit": ("bayescale.fitting", "fit"),
+    "load": ("bayescale.io", "load_fit"),
+    "compare": ("bayescale.comparison", "compare"),
+    "ScalingFit": ("bayescale.result", "ScalingFit"),
+    "NEW_GROUP": ("bayescale.posterior", "NEW_GROUP"),
+    "datasets": ("bayescale.datasets", None),
+    "errors": ("bayescale.errors", None),
+    "BayescaleError": ("bayescale.errors", "BayescaleError"),
+    "DataError": ("bayescale.errors", "DataError"),
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'bayescale' has no attribute {name!r}")
+    module, attr = _EXPORTS[name]
+    value = import_module(module) if attr is None else getattr(import_module(module), attr)
+    globals()[name] = value
+    return value

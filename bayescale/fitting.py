@@ -1,0 +1,120 @@
+"""``bayescale.fit``: validate a tidy frame, build the model, sample, return a fit object."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayescale.config import FitConfig
+from bayescale.data import CurveData, check_noise, prepare
+from bayescale.priors import merge_priors, priors_to_dict
+from bayescale.registry import law_spec
+from bayescale.result import ScalingFit
+
+
+def build_model(data: CurveData, config: FitConfig):
+    """Build the PyMC model of ``config.law`` for validated ``data``."""
+    return law_spec(config.law).function("build_model")(data, config)
+
+
+def fit(
+    df: pd.DataFrame,
+    *,
+    law: str = "power",
+    x: str,
+    y: str,
+    group: str | None = None,
+    noise: str = "lognormal",
+    slopes: str = "shared",
+    floor: str = "shared",
+    priors: Mapping[str, Any] | None = None,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: int | None = None,
+    sampler: str = "pymc",
+    target_accept: float = 0.95,
+    progress: bool = True,
+    cores: int | None = None,
+) -> ScalingFit:
+    """Fit a scaling law to a tidy data frame.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per observation.
+    law : str
+        ``"power"``: saturating power law ``y = E + A x^-alpha``.
+    x, y : str
+        Columns of the scale and the metric.
+    group : str, optional
+        Column of the group (data source, subgroup, family). Offsets ``log A_g`` are
+        partially pooled across groups; the exponent is shared unless
+        ``slopes="varying"``.
+    noise : {"lognormal", "studentt", "normal"}
+        Observation noise. ``studentt`` is robust to outliers (on ``log y``).
+    slopes : {"shared", "varying"}
+        Share the exponent across groups, or pool ``log alpha_g`` hierarchically.
+    floor : {"shared", "group"}
+        One irreducible floor ``E`` for all groups, or pooled per-group floors.
+    priors : mapping, optional
+        Replacement priors by parameter name (``pymc_extras.prior.Prior`` or dicts);
+        see ``fit.priors`` for the names and defaults.
+    draws, tune, chains : int
+        NUTS settings.
+    seed : int, optional
+        Seed for sampling and for every later random draw of the fit; a random one is
+        chosen (and recorded in the fit) when omitted.
+    sampler : {"pymc", "nutpie", "numpyro", "blackjax"}
+        NUTS implementation. PyMC's own caches its compiled model on disk, which makes
+        it the fastest for these small models; nutpie needs the ``fast`` extra.
+    target_accept : float
+        NUTS target acceptance; raise it (e.g. 0.99) if divergences are flagged.
+    progress : bool
+        Show a progress bar while sampling.
+    cores : int, optional
+        Processes for parallel chains (default: all cores, at most one per chain).
+
+    Returns
+    -------
+    ScalingFit
+
+    Raises
+    ------
+    bayescale.errors.BayescaleError
+        On bad data, unknown law or options, or bad priors, before any sampling.
+    """
+    spec = law_spec(law)
+    check_noise(noise)
+    seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else int(seed)
+    config = FitConfig(
+        law=law, x=x, y=y, group=group, noise=noise, slopes=slopes, floor=floor,
+        draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
+        target_accept=target_accept,
+    ).validate()
+    data = prepare(df, x=x, y=y, group=group, law=law, noise=noise)
+    config.x_ref, config.y_scale = data.x_ref, data.y_scale
+    config.priors = priors_to_dict(merge_priors(spec.function("default_priors")(data, config), priors))
+    return run_fit(data, config, progress=progress, cores=cores)
+
+
+def run_fit(data: CurveData, config: FitConfig, *, progress: bool = True, cores: int | None = None) -> ScalingFit:
+    """Sample a validated data set under a resolved configuration."""
+    from bayescale.sampling import sample_model
+
+    model = build_model(data, config)
+    idata = sample_model(
+        model,
+        draws=config.draws,
+        tune=config.tune,
+        chains=config.chains,
+        seed=config.seed,
+        sampler=config.sampler,
+        target_accept=config.target_accept,
+        progress=progress,
+        cores=cores,
+    )
+    return ScalingFit(idata, data, config)

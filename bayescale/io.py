@@ -1,0 +1,98 @@
+"""Save and load fits as one netCDF file (an ArviZ DataTree), never pickle.
+
+The file holds the usual ArviZ groups (posterior, sample_stats, log_likelihood,
+observed_data, constant_data) plus ``input_data`` (the validated rows as given) and,
+in the root attributes, the fit configuration as JSON and the package version.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayescale.errors import DataError, OutputError
+
+FORMAT = "bayescale-fit/1"
+
+
+def check_writable(path) -> Path:
+    """Refuse early an output path whose folder is missing or not writable."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"cannot write {str(path)!r}: folder {str(folder)!r} is not writable")
+    if path.is_dir():
+        raise OutputError(f"cannot write {str(path)!r}: it is a folder")
+    return path
+
+
+def atomic_write(path, write) -> None:
+    """Call ``write(tmp_path)`` then rename onto ``path``; remove the temp file on failure."""
+    path = check_writable(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _frame_to_dataset(frame: pd.DataFrame) -> xr.Dataset:
+    frame = frame.reset_index(drop=True).copy()
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]):
+            frame[column] = frame[column].astype(str)
+    frame.columns = [str(c) for c in frame.columns]
+    ds = xr.Dataset({c: ("row", np.asarray(frame[c].to_numpy())) for c in frame.columns})
+    ds.attrs["column_order"] = "\x1f".join(frame.columns)
+    return ds
+
+
+def _dataset_to_frame(ds: xr.Dataset) -> pd.DataFrame:
+    order = ds.attrs.get("column_order", "").split("\x1f")
+    return pd.DataFrame({c: ds[c].values for c in order})
+
+
+def save_fit(fit, path) -> None:
+    """Write ``fit`` to ``path`` atomically (see module docstring for the layout)."""
+    from bayescale import __version__
+
+    tree = fit.idata.copy()
+    tree["input_data"] = xr.DataTree(_frame_to_dataset(fit.data.frame))
+    tree.attrs = {**tree.attrs, "bayescale_format": FORMAT, "bayescale_version": __version__,
+                  "bayescale_config": fit.config.to_json()}
+    atomic_write(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
+
+
+def load_fit(path):
+    """Load a fit saved with ``fit.save(path)``; predictions are identical to the original."""
+    from bayescale.config import FitConfig
+    from bayescale.data import prepare
+    from bayescale.result import ScalingFit
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no saved fit at {str(path)!r}")
+    try:
+        with xr.open_datatree(path, engine="h5netcdf") as opened:
+            tree = opened.load()
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{str(path)!r} is not a readable netCDF file: {exc}") from exc
+    if tree.attrs.get("bayescale_format") != FORMAT:
+        raise DataError(f"{str(path)!r} is not a bayescale fit (format {tree.attrs.get('bayescale_format')!r})")
+    config = FitConfig.from_json(tree.attrs["bayescale_config"])
+    frame = _dataset_to_frame(tree["input_data"].to_dataset())
+    data = prepare(frame, x=config.x, y=config.y, group=config.group, law=config.law, noise=config.noise)
+    idata = tree.copy()
+    del idata["input_data"]
+    return ScalingFit(idata, data, config)

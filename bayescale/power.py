@@ -1,0 +1,54 @@
+"""The saturating power law as a registered law (see :mod:`bayescale.registry`).
+
+Model code lives in :mod:`bayescale.model`; this module connects it to data, priors,
+posterior draws and the user's units.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from bayescale.posterior import power_parameters
+from bayescale.priors import power_law_priors, priors_from_dict
+
+
+def default_priors(data, config) -> dict:
+    return power_law_priors(
+        data.y / data.y_scale, noise=config.noise, slopes=config.slopes, floor=config.floor,
+        n_groups=data.n_groups,
+    )
+
+
+def build_model(data, config):
+    from bayescale.model import create_power_model
+
+    coords = {"group": list(data.groups), "obs": np.arange(len(data.y))}
+    return create_power_model(
+        np.log(data.x / data.x_ref), data.y / data.y_scale, priors_from_dict(config.priors), coords,
+        data.group_index, noise=config.noise, slopes=config.slopes, floor=config.floor,
+    )
+
+
+def curve(posterior: xr.Dataset, data, group_code: int, rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """Mean-curve draws at ``x`` (user units), shape (samples, len(x))."""
+    p = power_parameters(posterior, data.n_groups, group_code, rng)
+    log_x = np.log(x / data.x_ref)
+    mean = p["E"][:, None] + np.exp(p["log_A"][:, None] - p["alpha"][:, None] * log_x[None, :])
+    return mean * data.y_scale
+
+
+def user_parameters(posterior: xr.Dataset, data) -> xr.Dataset:
+    """alpha, A (at x = 1, units of y), E (units of y), sigma and pooling scales."""
+    alpha = posterior["alpha"]
+    log_a = posterior["log_A"] if "log_A" in posterior else posterior["log_A_mu"]
+    out = {
+        "alpha": alpha,
+        "A": np.exp(log_a) * data.y_scale * data.x_ref**alpha,
+        "E": posterior["E"] * data.y_scale,
+        "sigma": posterior["sigma"],
+    }
+    for name in ("nu", "log_A_sigma", "log_alpha_sigma", "log_E_sigma"):
+        if name in posterior:
+            out[name] = posterior[name]
+    return xr.Dataset(out)

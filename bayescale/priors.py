@@ -1,0 +1,100 @@
+"""Default priors, as data, and merging of user priors.
+
+Priors are :class:`pymc_extras.prior.Prior` objects (or plain dicts of the same shape,
+``{"dist": "Normal", "kwargs": {"mu": 0, "sigma": 1}}``, or the flat
+``{"dist": "Normal", "mu": 0, "sigma": 1}``). Priors on offsets and floors are on the
+normalised scale ``x / x_ref``, ``y / y_scale`` (see ``fit.priors``), so the defaults
+are weakly informative whatever the user's units; exponents are scale-free.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from bayescale.errors import PriorError
+
+PRIOR_DESCRIPTIONS = {
+    "alpha": "exponent alpha (shared across groups)",
+    "log_alpha_mu": "population mean of log alpha_g (varying slopes)",
+    "log_alpha_sigma": "spread of log alpha_g across groups (varying slopes)",
+    "log_A_mu": "population mean of log A_g at x = x_ref, in y_scale units",
+    "log_A_sigma": "spread of log A_g across groups",
+    "log_E": "log floor E, in y_scale units (shared floor)",
+    "log_E_mu": "population mean of log E_g (per-group floor)",
+    "log_E_sigma": "spread of log E_g across groups (per-group floor)",
+    "sigma": "noise scale (relative, on log y, for lognormal/studentt; in y_scale units for normal)",
+    "nu": "Student-t degrees of freedom",
+}
+
+
+def _prior(dist: str, **kwargs):
+    from pymc_extras.prior import Prior
+
+    return Prior(dist, **{k: float(v) for k, v in kwargs.items()})
+
+
+def power_law_priors(
+    y_scaled: np.ndarray, *, noise: str, slopes: str, floor: str, n_groups: int
+) -> dict[str, Any]:
+    """Weakly informative defaults for the saturating power law on normalised data."""
+    log_floor_guess = math.log(float(np.min(np.abs(y_scaled))) or 1e-3) - 1.0
+    priors = {"log_A_mu": _prior("Normal", mu=-1.0, sigma=1.5), "sigma": _prior("HalfNormal", sigma=0.1)}
+    if n_groups > 1:
+        priors["log_A_sigma"] = _prior("HalfNormal", sigma=1.0)
+    if slopes == "varying" and n_groups > 1:
+        priors["log_alpha_mu"] = _prior("Normal", mu=math.log(0.3), sigma=0.7)
+        priors["log_alpha_sigma"] = _prior("HalfNormal", sigma=0.3)
+    else:
+        priors["alpha"] = _prior("LogNormal", mu=math.log(0.3), sigma=0.7)
+    if floor == "group" and n_groups > 1:
+        priors["log_E_mu"] = _prior("Normal", mu=log_floor_guess, sigma=1.0)
+        priors["log_E_sigma"] = _prior("HalfNormal", sigma=0.5)
+    else:
+        priors["log_E"] = _prior("Normal", mu=log_floor_guess, sigma=1.0)
+    if noise == "studentt":
+        priors["nu"] = _prior("Gamma", alpha=2.0, beta=0.1)
+    return priors
+
+
+def as_prior(name: str, value: Any):
+    """Turn a user's prior (Prior, nested dict or flat dict) into a Prior."""
+    from pymc_extras.prior import Prior
+
+    if isinstance(value, Prior):
+        return value
+    if isinstance(value, Mapping):
+        if "dist" not in value:
+            raise PriorError(f"prior {name!r} must name a distribution with 'dist', got {dict(value)!r}")
+        if "kwargs" in value:
+            spec = dict(value)
+        else:
+            spec = {"dist": value["dist"], "kwargs": {k: v for k, v in value.items() if k != "dist"}}
+        try:
+            return Prior.from_dict(spec)
+        except Exception as exc:  # pymc_extras raises several types here
+            raise PriorError(f"prior {name!r} is not a valid distribution: {exc}") from exc
+    raise PriorError(f"prior {name!r} must be a pymc_extras Prior or a dict, got {type(value).__name__}")
+
+
+def merge_priors(defaults: Mapping[str, Any], user: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Replace defaults with the user's priors, refusing names the model does not have."""
+    merged = dict(defaults)
+    for name, value in (user or {}).items():
+        if name not in defaults:
+            raise PriorError(
+                f"unknown prior {name!r} for this model; its parameters are: {', '.join(sorted(defaults))}"
+            )
+        merged[name] = as_prior(name, value)
+    return merged
+
+
+def priors_to_dict(priors: Mapping[str, Any]) -> dict[str, dict]:
+    return {name: prior.to_dict() for name, prior in priors.items()}
+
+
+def priors_from_dict(data: Mapping[str, Mapping]) -> dict[str, Any]:
+    return {name: as_prior(name, spec) for name, spec in data.items()}

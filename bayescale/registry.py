@@ -1,0 +1,48 @@
+"""The laws ``bayescale.fit`` knows, each as a small bundle of functions.
+
+A law supplies its default priors, its PyMC model, its mean curve evaluated on
+posterior draws (NumPy, no recompilation), and its parameters in the user's units.
+Adding a law means adding one :class:`LawSpec` to :data:`LAWS`; model code is imported
+only when a law is used, so the CLI stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+
+from bayescale.errors import LawError
+
+
+@dataclass(frozen=True)
+class LawSpec:
+    """One law: metadata plus dotted paths to its functions.
+
+    ``module`` must define ``default_priors(data, config) -> dict``,
+    ``build_model(data, config) -> pm.Model``,
+    ``curve(posterior, data, group_code, rng, x) -> ndarray`` (mean draws, user units,
+    shape (samples, len(x)); ``group_code = -1`` for a new group) and
+    ``user_parameters(posterior, data) -> xr.Dataset``.
+    """
+
+    name: str
+    module: str
+    n_params: int
+    positive_x: bool
+    description: str
+
+    def function(self, name: str) -> Callable:
+        return getattr(import_module(self.module), name)
+
+
+LAWS: dict[str, LawSpec] = {
+    "power": LawSpec("power", "bayescale.power", 4, True, "saturating power law y = E + A x^-alpha"),
+}
+
+
+def law_spec(name: str) -> LawSpec:
+    """Look a law up by name, raising :class:`~bayescale.errors.LawError` if unknown."""
+    if not isinstance(name, str) or name not in LAWS:
+        raise LawError(f"unknown law {name!r}; expected one of: {', '.join(sorted(LAWS))}")
+    return LAWS[name]

@@ -1,0 +1,337 @@
+"""The fit object: summaries, predictions, contrasts, plots and saving of one fitted law."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayescale.config import FitConfig
+from bayescale.data import CurveData
+from bayescale.errors import DataError
+from bayescale.posterior import NEW_GROUP, flat, sample_noise
+
+QUANTITIES = ("predictive", "mean")
+
+
+def _interval_columns(draws: np.ndarray, prob: float) -> dict[str, np.ndarray]:
+    """Median, central interval and mean of draws along axis 0."""
+    lo, hi = (1 - prob) / 2, 1 - (1 - prob) / 2
+    q = np.quantile(draws, [lo, 0.5, hi], axis=0)
+    return {"median": q[1], "lower": q[0], "upper": q[2], "mean": draws.mean(axis=0)}
+
+
+def _check_prob(prob: float) -> float:
+    if not isinstance(prob, int | float) or not 0 < prob < 1:
+        raise DataError(f"prob must be a number in (0, 1), got {prob!r}")
+    return float(prob)
+
+
+def _positive_scales(x, name: str = "x") -> np.ndarray:
+    values = np.atleast_1d(np.asarray(x, dtype=float))
+    if values.ndim != 1 or values.size == 0:
+        raise DataError(f"{name} must be a non-empty list of scales")
+    bad = ~np.isfinite(values) | (values <= 0)
+    if bad.any():
+        raise DataError(f"{name} must be finite and > 0; got {values[bad].tolist()}")
+    return values
+
+
+class ScalingFit:
+    """A fitted scaling law: posterior, data and configuration together.
+
+    Create one with :func:`bayescale.fit`; reload a saved one with :func:`bayescale.load`.
+
+    Attributes
+    ----------
+    idata : xarray.DataTree
+        Posterior, sample stats, log-likelihood and observed data (ArviZ layout).
+    data : CurveData
+        The validated observations.
+    config : FitConfig
+        Law, columns, options, priors and sampler settings.
+    """
+
+    def __init__(self, idata: xr.DataTree, data: CurveData, config: FitConfig):
+        self.idata = idata
+        self.data = data
+        self.config = config
+
+    def __repr__(self) -> str:
+        c = self.config
+        groups = f", {self.data.n_groups} groups in {c.group!r}" if c.group else ""
+        return (
+            f"<ScalingFit law={c.law!r} {c.y!r} ~ {c.x!r}{groups}, {len(self.data.y)} points, "
+            f"{c.chains}x{c.draws} draws, noise={c.noise!r}, slopes={c.slopes!r}>"
+        )
+
+    @property
+    def posterior(self) -> xr.Dataset:
+        return self.idata["posterior"].to_dataset()
+
+    # ------------------------------------------------------------------ draws
+    def _group_code(self, name: str) -> int:
+        if name == NEW_GROUP:
+            return -1
+        if name not in self.data.groups:
+            raise DataError(
+                f"unknown group {name!r}; observed groups are {', '.join(self.data.groups)} "
+                f"(use {NEW_GROUP!r} for a new group drawn from the population)"
+            )
+        return self.data.groups.index(name)
+
+    def _rng(self, seed: int | None, salt: int = 0) -> np.random.Generator:
+        return np.random.default_rng([self.config.seed if seed is None else seed, salt])
+
+    def curve_draws(self, x, group: str, *, seed: int | None = None) -> np.ndarray:
+        """Posterior draws of the mean curve at ``x`` for ``group``, in the user's units.
+
+        Returns an array of shape (n_samples, len(x)).
+        """
+        x = _positive_scales(x)
+        code = self._group_code(group)
+        # the same salt for the same group keeps a new group's draws consistent across calls
+        rng = self._rng(seed, salt=code + 1)
+        return self._law_function("curve")(self.posterior, self.data, code, rng, x)
+
+    def predictive_draws(self, x, group: str, *, seed: int | None = None) -> np.ndarray:
+        """Posterior predictive draws (mean curve plus observation noise) at ``x``."""
+        mean = self.curve_draws(x, group, seed=seed) / self.data.y_scale
+        rng = self._rng(seed, salt=10_000 + self._group_code(group))
+        return sample_noise(mean, self.posterior, self.config.noise, rng) * self.data.y_scale
+
+    # ------------------------------------------------------------------ tables
+    def _law_function(self, name: str):
+        from bayescale.registry import law_spec
+
+        return law_spec(self.config.law).function(name)
+
+    def _user_parameters(self) -> xr.Dataset:
+        """Posterior of the parameters in the user's units."""
+        ds = self._law_function("user_parameters")(self.posterior, self.data)
+        if "group" in ds.dims:
+            ds = ds.assign_coords(group=list(self.data.groups))
+        return ds
+
+    def summary(self, prob: float = 0.9) -> pd.DataFrame:
+        """Posterior summary of the parameters in the user's units.
+
+        Columns: mean, sd, HDI bounds (``hdi_lower``, ``hdi_upper`` at ``prob``),
+        ``r_hat``, ``ess_bulk``, ``ess_tail``. ``A`` and ``E`` are in the units of
+        ``y`` (``A`` at ``x = 1``), ``sigma`` is the noise scale, ``log_A_sigma`` the
+        spread of log offsets across groups.
+        """
+        import arviz_stats as azs
+
+        prob = _check_prob(prob)
+        table = azs.summary(
+            self._user_parameters(), ci_prob=prob, ci_kind="hdi", round_to="none", kind="all"
+        )
+        table = pd.DataFrame(table)
+        lb = [c for c in table.columns if c.endswith("_lb")][0]
+        ub = [c for c in table.columns if c.endswith("_ub")][0]
+        table = table.rename(columns={lb: "hdi_lower", ub: "hdi_upper"})
+        return table[["mean", "sd", "hdi_lower", "hdi_upper", "r_hat", "ess_bulk", "ess_tail"]].astype(float)
+
+    def predict(
+        self,
+        x,
+        group: str | Sequence[str] | None = None,
+        *,
+        prob: float = 0.9,
+        kind: str = "predictive",
+        seed: int | None = None,
+    ) -> pd.DataFrame:
+        """Predict at new scales, with central intervals.
+
+        Parameters
+        ----------
+        x : float or sequence of float
+            Scales to predict at (user units).
+        group : str or sequence of str, optional
+            Groups to predict for; every group is paired with every ``x``. Defaults to
+            all observed groups. ``"(new group)"`` (``bayescale.NEW_GROUP``) predicts an
+            unseen group drawn from the population of groups.
+        prob : float
+            Mass of the central interval.
+        kind : {"predictive", "mean"}
+            ``predictive`` includes observation noise (where a new measurement will
+            fall); ``mean`` is the law's curve only.
+        seed : int, optional
+            Seed for the predictive noise and new-group draws; defaults to the fit's seed,
+            so repeated calls give identical tables.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per (group, x): ``group``, the x column, ``median``, ``lower``,
+            ``upper``, ``mean``, ``prob``, ``decades_beyond`` (log10 distance beyond the
+            observed range of that group; 0 inside it).
+        """
+        prob = _check_prob(prob)
+        if kind not in QUANTITIES:
+            raise DataError(f"kind must be one of {QUANTITIES}, got {kind!r}")
+        xs = _positive_scales(x)
+        groups = list(self.data.groups) if group is None else [group] if isinstance(group, str) else list(group)
+        draw = self.predictive_draws if kind == "predictive" else self.curve_draws
+        rows = []
+        for g in groups:
+            stats = _interval_columns(draw(xs, g, seed=seed), prob)
+            frame = pd.DataFrame({"group": g, self.config.x: xs, **stats, "prob": prob})
+            frame["decades_beyond"] = self._decades_beyond(xs, g)
+            rows.append(frame)
+        return pd.concat(rows, ignore_index=True)
+
+    def _decades_beyond(self, xs: np.ndarray, group: str) -> np.ndarray:
+        code = self._group_code(group)
+        x_obs = self.data.x if code < 0 else self.data.x[self.data.group_index == code]
+        lo, hi = np.log10(x_obs.min()), np.log10(x_obs.max())
+        lx = np.log10(xs)
+        return np.where(lx > hi, lx - hi, np.where(lx < lo, lo - lx, 0.0))
+
+    def contrast(
+        self, a: str, b: str, *, at=None, prob: float = 0.9, seed: int | None = None
+    ) -> pd.DataFrame:
+        """Compare two groups: difference in log offsets and the gap in the metric.
+
+        Parameters
+        ----------
+        a, b : str
+            Group names.
+        at : sequence of float, optional
+            Scales at which to report the gap ``mean_a(x) - mean_b(x)``; defaults to the
+            smallest and largest observed ``x``.
+        prob : float
+            Mass of the central intervals.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``log_A_difference`` (``log A_a - log A_b``), ``gap`` at each ``x``, and
+            ``gap_shrinks``: the posterior probability that ``|gap|`` is smaller at the
+            largest ``x`` than at the smallest. Columns ``quantity``, the x column,
+            ``median``, ``lower``, ``upper``, ``mean``, ``prob_positive``.
+        """
+        prob = _check_prob(prob)
+        if self.data.n_groups < 2:
+            raise DataError("contrast needs a grouped fit (pass group=...)")
+        for name in (a, b):
+            if name == NEW_GROUP or self._group_code(name) < 0:
+                raise DataError("contrast compares two observed groups")
+        xs = _positive_scales(self.data.x_range if at is None else at, "at")
+        xs = np.sort(xs)
+        ga, gb = self._group_code(a), self._group_code(b)
+        log_a = flat(self.posterior, "log_A")
+        alpha = self.posterior["alpha"]
+        # log A in user units: log A_s + log y_scale + alpha log x_ref; y_scale cancels
+        if "group" in alpha.dims:
+            alpha = flat(self.posterior, "alpha")
+            shift = (alpha[:, ga] - alpha[:, gb]) * np.log(self.data.x_ref)
+        else:
+            shift = 0.0
+        diff = log_a[:, ga] - log_a[:, gb] + shift
+        gap = self.curve_draws(xs, a, seed=seed) - self.curve_draws(xs, b, seed=seed)
+        rows = [{"quantity": "log_A_difference", self.config.x: np.nan, **_scalar_stats(diff, prob)}]
+        for i, xv in enumerate(xs):
+            rows.append({"quantity": "gap", self.config.x: xv, **_scalar_stats(gap[:, i], prob)})
+        shrinks = float(np.mean(np.abs(gap[:, -1]) < np.abs(gap[:, 0])))
+        rows.append({"quantity": "gap_shrinks", self.config.x: np.nan, "mean": shrinks, "median": np.nan,
+                     "lower": np.nan, "upper": np.nan, "prob_positive": np.nan})
+        return pd.DataFrame(rows)
+
+    # ------------------------------------------------------------------ diagnostics
+    def diagnostics(self) -> dict[str, float]:
+        """Sampler health: max r_hat, min bulk/tail ESS, number of divergences."""
+        table = self.summary()
+        stats = self.idata["sample_stats"]
+        divergent = int(stats["diverging"].values.sum()) if "diverging" in stats else 0
+        return {
+            "max_r_hat": float(table["r_hat"].max()),
+            "min_ess_bulk": float(table["ess_bulk"].min()),
+            "min_ess_tail": float(table["ess_tail"].min()),
+            "divergences": divergent,
+            "draws": int(self.config.chains * self.config.draws),
+        }
+
+    def flags(self, at=None) -> pd.DataFrame:
+        """Reliability flags, one row each: code, severity, message, value.
+
+        See :mod:`bayescale.flags` for what each flag means.
+        """
+        from bayescale.flags import all_flags
+
+        return all_flags(self, at=at)
+
+    # ------------------------------------------------------------------ priors
+    @property
+    def priors(self) -> pd.DataFrame:
+        """The priors used, one row per parameter, with the normalisation they live on."""
+        from bayescale.priors import PRIOR_DESCRIPTIONS, priors_from_dict
+
+        rows = [
+            {"parameter": name, "prior": str(prior), "meaning": PRIOR_DESCRIPTIONS.get(name, "")}
+            for name, prior in priors_from_dict(self.config.priors).items()
+        ]
+        table = pd.DataFrame(rows).set_index("parameter")
+        table.attrs["x_ref"] = self.data.x_ref
+        table.attrs["y_scale"] = self.data.y_scale
+        return table
+
+    def build_model(self):
+        """Rebuild the PyMC model from the data and configuration."""
+        from bayescale.fitting import build_model
+
+        return build_model(self.data, self.config)
+
+    def prior_predictive(self, draws: int = 500, *, prob: float = 0.9, seed: int | None = None) -> pd.DataFrame:
+        """Prior predictive check: where the priors alone put each observation.
+
+        Returns one row per observation with the observed value, the prior predictive
+        median and central interval, and whether the observation falls inside it.
+        """
+        import pymc as pm
+
+        prob = _check_prob(prob)
+        with self.build_model():
+            prior = pm.sample_prior_predictive(draws=draws, random_seed=self.config.seed if seed is None else seed)
+        sims = flat(prior["prior_predictive"].to_dataset(), "y_obs")
+        if self.config.noise != "normal":
+            sims = np.exp(sims)
+        sims = sims * self.data.y_scale
+        stats = _interval_columns(sims, prob)
+        frame = pd.DataFrame({
+            "group": [self.data.groups[i] for i in self.data.group_index],
+            self.config.x: self.data.x,
+            self.config.y: self.data.y,
+            **stats,
+        })
+        frame["inside"] = (frame[self.config.y] >= frame["lower"]) & (frame[self.config.y] <= frame["upper"])
+        return frame
+
+    # ------------------------------------------------------------------ output
+    def plot(self, *, at=None, prob: float = 0.9, groups: Sequence[str] | None = None, ax=None):
+        """Log-log plot of the data, posterior median curves and bands per group.
+
+        The region beyond the largest observed ``x`` is shaded as extrapolation; ``at``
+        extends the curves to those scales. Returns the matplotlib Figure.
+        """
+        from bayescale.plotting import plot_fit
+
+        return plot_fit(self, at=at, prob=_check_prob(prob), groups=groups, ax=ax)
+
+    def save(self, path) -> None:
+        """Save posterior, data and configuration to one netCDF file (no pickle).
+
+        The file is written to a temporary name and renamed, so a failed save never
+        leaves a truncated file.
+        """
+        from bayescale.io import save_fit
+
+        save_fit(self, path)
+
+
+def _scalar_stats(draws: np.ndarray, prob: float) -> dict[str, float]:
+    stats = _interval_columns(draws, prob)
+    return {k: float(v) for k, v in stats.items()} | {"prob_positive": float(np.mean(draws > 0))}

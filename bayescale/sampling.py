@@ -1,0 +1,54 @@
+"""Run NUTS on a built model and attach what later steps need (log-likelihood, stats)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+import pymc as pm
+import xarray as xr
+
+
+def sample_model(
+    model: pm.Model,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    sampler: str = "pymc",
+    target_accept: float = 0.9,
+    progress: bool = True,
+    cores: int | None = None,
+) -> xr.DataTree:
+    """Sample ``model`` with NUTS and add the pointwise log-likelihood (for LOO).
+
+    PyMC's own convergence warnings are silenced here: bayescale reports sampler
+    problems itself, as flags with reasons (see :func:`bayescale.flags.sampler_flags`).
+    ``cores=None`` runs chains in parallel on up to all cores.
+    """
+    if cores is None:
+        cores = min(chains, os.cpu_count() or 1)
+    pymc_logger = logging.getLogger("pymc")
+    level = pymc_logger.level
+    pymc_logger.setLevel(logging.ERROR)
+    try:
+        with model, warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            idata = pm.sample(
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                cores=cores,
+                random_seed=seed,
+                progressbar=progress,
+                nuts_sampler=sampler,
+                target_accept=target_accept,
+                compute_convergence_checks=False,
+            )
+            pm.compute_log_likelihood(idata, model=model, progressbar=False)
+    finally:
+        pymc_logger.setLevel(level)
+    return idata
