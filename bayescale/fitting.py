@@ -27,7 +27,7 @@ def fit(
     x: str,
     y: str,
     group: str | None = None,
-    noise: str = "lognormal",
+    noise: str | None = None,
     slopes: str = "shared",
     floor: str = "shared",
     priors: Mapping[str, Any] | None = None,
@@ -47,15 +47,18 @@ def fit(
     df : pandas.DataFrame
         One row per observation.
     law : str
-        ``"power"``: saturating power law ``y = E + A x^-alpha``.
+        ``"power"``: saturating power law ``y = E + A x^-alpha``. ``"chinchilla"``:
+        ``L = E + A N^-alpha + B D^-beta`` with ``x=[params, tokens]`` (or ``[params, compute]``),
+        returning a :class:`~bayescale.chinchilla.ChinchillaFit`.
     x, y : str
         Columns of the scale and the metric.
     group : str, optional
         Column of the group (data source, subgroup, family). Offsets ``log A_g`` are
         partially pooled across groups; the exponent is shared unless
         ``slopes="varying"``.
-    noise : {"lognormal", "studentt", "normal"}
-        Observation noise. ``studentt`` is robust to outliers (on ``log y``).
+    noise : {"lognormal", "studentt", "normal"}, optional
+        Observation noise; default ``lognormal`` (``studentt`` for ``law="chinchilla"``).
+        ``studentt`` is robust to outliers (on ``log y``).
     slopes : {"shared", "varying"}
         Share the exponent across groups, or pool ``log alpha_g`` hierarchically.
     floor : {"shared", "group"}
@@ -87,6 +90,13 @@ def fit(
     bayescale.errors.BayescaleError
         On bad data, unknown law or options, or bad priors, before any sampling.
     """
+    if law == "chinchilla":  # two inputs (params, tokens or compute): its own data and result types
+        from bayescale.chinchilla import fit_chinchilla
+
+        return fit_chinchilla(df, x=x, y=y, group=group, noise=noise, slopes=slopes, floor=floor, priors=priors,
+                              draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
+                              target_accept=target_accept, progress=progress, cores=cores)
+    noise = "lognormal" if noise is None else noise
     spec = law_spec(law)
     check_noise(noise)
     seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else int(seed)

@@ -92,6 +92,12 @@ def load_fit(path):
         raise DataError(f"{str(path)!r} is not a bayescale fit (format {tree.attrs.get('bayescale_format')!r})")
     config = FitConfig.from_json(tree.attrs["bayescale_config"])
     frame = _dataset_to_frame(tree["input_data"].to_dataset())
+    if config.law == "chinchilla":  # two-input law: its own data preparation and result type
+        from bayescale.chinchilla import from_saved
+
+        idata = tree.copy()
+        del idata["input_data"]
+        return from_saved(idata, frame, config)
     data = prepare(frame, x=config.x, y=config.y, group=config.group, law=config.law, noise=config.noise)
     idata = tree.copy()
     del idata["input_data"]

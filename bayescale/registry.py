@@ -38,6 +38,9 @@ class LawSpec:
 
 LAWS: dict[str, LawSpec] = {
     "power": LawSpec("power", "bayescale.power", 4, True, "saturating power law y = E + A x^-alpha"),
+    "chinchilla": LawSpec(
+        "chinchilla", "bayescale.chinchilla", 6, True, "Chinchilla law L = E + A N^-alpha + B D^-beta"
+    ),
 }
 
 
