@@ -33,6 +33,8 @@ class FitConfig:
     priors: dict[str, dict] = field(default_factory=dict)
     x_ref: float = 1.0
     y_scale: float = 1.0
+    #: law-specific options (e.g. ``{"breaks": 2}`` for the broken law, ``{"trials": "n"}`` for the sigmoid)
+    options: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> FitConfig:
         if self.slopes not in SLOPES:

@@ -38,6 +38,10 @@ class LawSpec:
 
 LAWS: dict[str, LawSpec] = {
     "power": LawSpec("power", "bayescale.power", 4, True, "saturating power law y = E + A x^-alpha"),
+    "broken": LawSpec("broken", "bayescale.broken", 6, True,
+                      "smoothly broken power law y = a + b x^-c0 prod (1 + (x/d)^(1/f))^(-c f)"),
+    "sigmoid": LawSpec("sigmoid", "bayescale.sigmoid", 4, True,
+                       "emergence: y = floor + (ceiling - floor) sigmoid(k (log x - x0))"),
     "chinchilla": LawSpec(
         "chinchilla", "bayescale.chinchilla", 6, True, "Chinchilla law L = E + A N^-alpha + B D^-beta"
     ),
