@@ -31,6 +31,20 @@ from bayescale.laws import log_power_law
 LOG_SCALE_NOISE = ("lognormal", "studentt")
 
 
+def _shared_prior(name: str, prior):
+    """The same prior with each numeric parameter held in a ``pm.Data`` named ``prior_<name>_<param>``.
+
+    A model built this way can be compiled once and refitted to other curves by swapping
+    data and prior parameters (data-dependent defaults such as the floor's prior mean)
+    without rebuilding the graph; see :mod:`bayescale.batch`.
+    """
+    params = {
+        key: pm.Data(f"prior_{name}_{key}", float(value)) if isinstance(value, int | float) else value
+        for key, value in prior.parameters.items()
+    }
+    return type(prior)(prior.distribution, **params)
+
+
 def _pooled(name: str, priors: Mapping[str, Any], n_groups: int, dims: str):
     """Return a per-group vector ``mu + sigma * z`` (or the scalar ``mu`` for one group)."""
     mu = priors[f"{name}_mu"].create_variable(f"{name}_mu")
@@ -51,6 +65,7 @@ def create_power_model(
     noise: str = "lognormal",
     slopes: str = "shared",
     floor: str = "shared",
+    shared_priors: bool = False,
 ) -> pm.Model:
     """Build the hierarchical saturating power-law model.
 
@@ -69,9 +84,20 @@ def create_power_model(
     noise, slopes, floor : str
         Likelihood, exponent pooling (``shared`` / ``varying``), floor pooling
         (``shared`` / ``group``).
+    shared_priors : bool
+        Hold the numeric prior parameters in ``pm.Data`` too, so one compiled model
+        serves many curves (batch fitting). The log density is the same.
+
+    Notes
+    -----
+    ``log_x``, ``group_index`` and the observed values (``y_data``: ``log v`` for
+    log-scale noise, ``v`` for ``normal``) are ``pm.Data``, so they can be swapped with
+    ``pm.set_data`` or ``nutpie``'s ``with_data`` without recompiling.
     """
     n_groups = len(coords["group"])
     with pm.Model(coords=coords) as model:
+        if shared_priors:
+            priors = {name: _shared_prior(name, prior) for name, prior in priors.items()}
         u = pm.Data("log_x", log_x, dims="obs")
         g = pm.Data("group_index", group_index.astype("int64"), dims="obs")
 
@@ -92,11 +118,15 @@ def create_power_model(
 
         mean = log_power_law(u, e, log_a, alpha, pt.exp)
         sigma = priors["sigma"].create_variable("sigma")
+        if noise in LOG_SCALE_NOISE:
+            y_data = pm.Data("y_data", np.log(observed), dims="obs")
+        else:
+            y_data = pm.Data("y_data", np.asarray(observed, dtype=float), dims="obs")
         if noise == "lognormal":
-            pm.Normal("y_obs", pt.log(mean), sigma, observed=np.log(observed), dims="obs")
+            pm.Normal("y_obs", pt.log(mean), sigma, observed=y_data, dims="obs")
         elif noise == "studentt":
             nu = priors["nu"].create_variable("nu")
-            pm.StudentT("y_obs", nu=nu, mu=pt.log(mean), sigma=sigma, observed=np.log(observed), dims="obs")
+            pm.StudentT("y_obs", nu=nu, mu=pt.log(mean), sigma=sigma, observed=y_data, dims="obs")
         else:
-            pm.Normal("y_obs", mean, sigma, observed=observed, dims="obs")
+            pm.Normal("y_obs", mean, sigma, observed=y_data, dims="obs")
     return model

@@ -20,13 +20,14 @@ def default_priors(data, config) -> dict:
     )
 
 
-def build_model(data, config):
+def build_model(data, config, *, shared_priors: bool = False):
     from bayescale.model import create_power_model
 
     coords = {"group": list(data.groups), "obs": np.arange(len(data.y))}
     return create_power_model(
         np.log(data.x / data.x_ref), data.y / data.y_scale, priors_from_dict(config.priors), coords,
         data.group_index, noise=config.noise, slopes=config.slopes, floor=config.floor,
+        shared_priors=shared_priors,
     )
 
 
