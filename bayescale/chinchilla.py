@@ -407,6 +407,7 @@ class ChinchillaFit(ScalingFit):
     def predict(
         self,
         points=None,
+        group: str | None = None,
         *,
         params=None,
         tokens=None,
@@ -419,8 +420,12 @@ class ChinchillaFit(ScalingFit):
 
         Parameters
         ----------
-        points : dict or DataFrame, optional
-            ``{"params": ..., "tokens": ...}`` (scalars or equal-length lists).
+        points : dict, DataFrame or numbers, optional
+            ``{"params": ..., "tokens": ...}`` (scalars or equal-length lists); plain numbers
+            are read as compute budgets (as ``compute=``), so ``predict(at)`` works as for
+            one-input laws.
+        group : None
+            Accepted for the common ``predict(x, group)`` call; the law has no groups.
         params, tokens : float or sequence, optional
             The same, as keywords.
         compute : float or sequence, optional
@@ -440,6 +445,10 @@ class ChinchillaFit(ScalingFit):
             the larger of the params and tokens distances).
         """
         prob = _check_prob(prob)
+        if group not in (None, "all") and list(np.atleast_1d(group)) != ["all"]:
+            raise DataError(f"the chinchilla law is fitted without groups; got group={group!r}")
+        if points is not None and not isinstance(points, Mapping | pd.DataFrame):
+            points, compute = None, points
         if kind not in ("predictive", "mean"):
             raise DataError(f"kind must be one of ('predictive', 'mean'), got {kind!r}")
         if compute is not None:
@@ -514,14 +523,15 @@ class ChinchillaFit(ScalingFit):
         rows = sampler_flags(self) + chinchilla_target_flags(self, compute=at)
         return pd.DataFrame(rows, columns=COLUMNS)
 
-    def plot(self, *, compute=None, prob: float = 0.9, ax=None):
+    def plot(self, *, compute=None, at=None, prob: float = 0.9, groups=None, ax=None):
         """IsoFLOP curves (loss against params at fixed budgets) and the optimal frontier.
 
         Left: data coloured by compute, posterior median loss along isoFLOP lines with
         bands, and the optimum of each line. Right: N*(C) with its band and the data in the
-        (compute, params) plane. Returns the matplotlib Figure.
+        (compute, params) plane. ``at`` is an alias of ``compute`` (budgets to mark);
+        ``groups`` is ignored (no groups). Returns the matplotlib Figure.
         """
-        return plot_chinchilla(self, compute=compute, prob=_check_prob(prob), ax=ax)
+        return plot_chinchilla(self, compute=compute if compute is not None else at, prob=_check_prob(prob), ax=ax)
 
 
 def chinchilla_target_flags(fit: ChinchillaFit, compute=None, points=None) -> list[dict]:
