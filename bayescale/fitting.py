@@ -10,6 +10,7 @@ import pandas as pd
 
 from bayescale.config import FitConfig
 from bayescale.data import CurveData, check_noise, prepare
+from bayescale.errors import LawError
 from bayescale.priors import merge_priors, priors_to_dict
 from bayescale.registry import law_spec
 from bayescale.result import ScalingFit
@@ -39,6 +40,8 @@ def fit(
     target_accept: float = 0.95,
     progress: bool = True,
     cores: int | None = None,
+    breaks: int | None = None,
+    trials: str | int | None = None,
 ) -> ScalingFit:
     """Fit a scaling law to a tidy data frame.
 
@@ -46,10 +49,13 @@ def fit(
     ----------
     df : pandas.DataFrame
         One row per observation.
-    law : str
-        ``"power"``: saturating power law ``y = E + A x^-alpha``. ``"chinchilla"``:
-        ``L = E + A N^-alpha + B D^-beta`` with ``x=[params, tokens]`` (or ``[params, compute]``),
-        returning a :class:`~bayescale.chinchilla.ChinchillaFit`.
+    law : str or list of str
+        ``"power"``: saturating power law ``y = E + A x^-alpha``; ``"broken"``: smoothly
+        broken power law (:mod:`bayescale.broken`); ``"sigmoid"``: emergence curve
+        (:mod:`bayescale.sigmoid`). A list of laws, or ``"auto"``, fits each candidate and
+        returns a :class:`bayescale.stacking.StackedFit` that averages them by stacking.
+        ``"chinchilla"``: ``L = E + A N^-alpha + B D^-beta`` with ``x=[params, tokens]`` (or
+        ``[params, compute]``), returning a :class:`~bayescale.chinchilla.ChinchillaFit`.
     x, y : str
         Columns of the scale and the metric.
     group : str, optional
@@ -80,6 +86,12 @@ def fit(
         Show a progress bar while sampling.
     cores : int, optional
         Processes for parallel chains (default: all cores, at most one per chain).
+    breaks : int, optional
+        Number of breaks of the broken law (1, the default, or 2).
+    trials : str or int, optional
+        Sigmoid law only: column holding the evaluation-set size of each row, or one size
+        for all rows; the likelihood is then binomial on correct counts. Without it, a Beta
+        likelihood on the accuracy.
 
     Returns
     -------
@@ -90,6 +102,20 @@ def fit(
     bayescale.errors.BayescaleError
         On bad data, unknown law or options, or bad priors, before any sampling.
     """
+    if not isinstance(law, str) or law == "auto":
+        from bayescale.stacking import fit_stacked
+
+        return fit_stacked(df, law=law, x=x, y=y, group=group, noise=noise, slopes=slopes, floor=floor,
+                           priors=priors, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
+                           target_accept=target_accept, progress=progress, cores=cores, breaks=breaks,
+                           trials=trials)
+    if law == "sigmoid":
+        from bayescale.sigmoid import prepare_sigmoid
+
+        config, data = prepare_sigmoid(df, x=x, y=y, group=group, noise=noise, trials=trials, priors=priors,
+                                       draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
+                                       target_accept=target_accept)
+        return run_fit(data, config, progress=progress, cores=cores)
     if law == "chinchilla":  # two inputs (params, tokens or compute): its own data and result types
         from bayescale.chinchilla import fit_chinchilla
 
@@ -99,11 +125,15 @@ def fit(
     noise = "lognormal" if noise is None else noise
     spec = law_spec(law)
     check_noise(noise)
+    if trials is not None:
+        raise LawError(f"trials= applies to the sigmoid law only, not to {law!r}")
+    if breaks is not None and law != "broken":
+        raise LawError(f"breaks= applies to the broken law only, not to {law!r}")
     seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else int(seed)
     config = FitConfig(
         law=law, x=x, y=y, group=group, noise=noise, slopes=slopes, floor=floor,
         draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
-        target_accept=target_accept,
+        target_accept=target_accept, options={} if breaks is None else {"breaks": breaks},
     ).validate()
     data = prepare(df, x=x, y=y, group=group, law=law, noise=noise)
     config.x_ref, config.y_scale = data.x_ref, data.y_scale

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib import import_module
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from bayescale.config import FitConfig
 from bayescale.data import CurveData
 from bayescale.errors import DataError
 from bayescale.posterior import NEW_GROUP, flat, sample_noise
+from bayescale.registry import law_spec
 
 QUANTITIES = ("predictive", "mean")
 
@@ -100,6 +102,9 @@ class ScalingFit:
         """Posterior predictive draws (mean curve plus observation noise) at ``x``."""
         mean = self.curve_draws(x, group, seed=seed) / self.data.y_scale
         rng = self._rng(seed, salt=10_000 + self._group_code(group))
+        own = getattr(import_module(law_spec(self.config.law).module), "sample_predictive", None)
+        if own is not None:  # laws with their own likelihood (binomial, beta) draw their own noise
+            return own(mean * self.data.y_scale, self.posterior, self.data, self.config, rng)
         return sample_noise(mean, self.posterior, self.config.noise, rng) * self.data.y_scale
 
     # ------------------------------------------------------------------ tables
@@ -254,6 +259,12 @@ class ScalingFit:
             "divergences": divergent,
             "draws": int(self.config.chains * self.config.draws),
         }
+
+    def breaks(self, prob: float = 0.9) -> pd.DataFrame:
+        """Posterior of each break of a broken-law fit (see :func:`bayescale.broken.break_table`)."""
+        from bayescale.broken import break_table
+
+        return break_table(self, _check_prob(prob))
 
     def flags(self, at=None) -> pd.DataFrame:
         """Reliability flags, one row each: code, severity, message, value.

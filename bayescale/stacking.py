@@ -1,0 +1,255 @@
+r"""Model-form uncertainty: fit several laws, weight them by stacking, predict with the mixture.
+
+Every candidate law is fitted to the same rows. Their pointwise log-likelihoods are put on
+one scale, the density of :math:`y` in the user's units (log-normal and Student-t fits
+live on :math:`\log(y / y_{scale})`: Jacobian :math:`-\log y`; normal fits on
+:math:`y / y_{scale}`: :math:`-\log y_{scale}`; binomial counts: :math:`+\log n`, each
+count spread over its width :math:`1/n` of accuracy), then compared by PSIS-LOO and
+weighted by stacking of predictive distributions (Yao et al. 2018, via
+``arviz_stats.compare``). The stacked predictive is the mixture
+
+.. math:: p(\tilde y \mid y) = \sum_l w_l \, p_l(\tilde y \mid y),
+
+sampled by drawing, for every sample, a law with probability :math:`w_l` and one of its
+posterior draws. Where the laws disagree (typically far beyond the data) the stacked
+interval widens: that is the point. A Pareto :math:`\hat k > 0.7` makes LOO unreliable for
+that point, and a :class:`~bayescale.errors.SamplingWarning` says so.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from bayescale.errors import DataError, LawError, SamplingWarning
+from bayescale.posterior import NEW_GROUP
+
+PARETO_K_LIMIT = 0.7
+STACKABLE = ("power", "broken", "sigmoid")
+
+
+def candidate_laws(df: pd.DataFrame, law, *, x: str, y: str, trials=None) -> list[str]:
+    """Resolve ``law`` (a list of names or ``"auto"``) into the candidate laws.
+
+    ``"auto"`` picks by the metric: the sigmoid when eval-set sizes are given or the metric
+    is a fraction that rises with scale (an accuracy), otherwise the power and broken
+    power laws (a loss or error that falls with scale).
+    """
+    if isinstance(law, str) and law == "auto":
+        if trials is not None:
+            return ["sigmoid"]
+        if y in df.columns and x in df.columns:
+            xs = pd.to_numeric(df[x], errors="coerce")
+            ys = pd.to_numeric(df[y], errors="coerce")
+            rising = xs.corr(ys, method="spearman") > 0
+            if ys.between(0, 1).all() and rising:
+                return ["sigmoid"]
+        return ["power", "broken"]
+    if isinstance(law, str) or not isinstance(law, Sequence) or len(law) == 0:
+        raise LawError(f"law must be a law name, a non-empty list of names or 'auto', got {law!r}")
+    laws = [str(name) for name in law]
+    if len(set(laws)) != len(laws):
+        raise LawError(f"each candidate law may appear once, got {laws}")
+    bad = [name for name in laws if name not in STACKABLE]
+    if bad:
+        raise LawError(f"laws {bad} cannot be stacked; candidates are {', '.join(STACKABLE)}")
+    if trials is not None and laws != ["sigmoid"]:
+        raise LawError("with trials= only the sigmoid law models counts; stack it alone or drop trials")
+    return laws
+
+
+def log_jacobian(fit) -> np.ndarray:
+    """Per-observation shift putting ``fit``'s log-likelihood on the density of y (user units)."""
+    if fit.config.law == "sigmoid":
+        from bayescale.sigmoid import log_likelihood_on_accuracy
+
+        return log_likelihood_on_accuracy(fit)
+    if fit.config.noise == "normal":
+        return np.full(len(fit.data.y), -np.log(fit.data.y_scale))
+    return -np.log(fit.data.y)
+
+
+def loo_on_y(fit):
+    """PSIS-LOO of ``fit`` on the density of y in the user's units (pointwise)."""
+    import arviz_stats as azs
+    import xarray as xr
+
+    obs_dim = [d for d in fit.idata["log_likelihood"]["y_obs"].dims if d not in ("chain", "draw")][0]
+    jac = xr.DataArray(log_jacobian(fit), dims=(obs_dim,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return azs.loo(fit.idata, pointwise=True, var_name="y_obs", log_jacobian=jac)
+
+
+def fit_stacked(df: pd.DataFrame, *, law, x: str, y: str, trials=None, breaks=None, noise=None,
+                seed: int | None = None, **options) -> StackedFit:
+    """Fit each candidate law to ``df`` and combine them by stacking (see :func:`bayescale.fit`).
+
+    ``priors`` may map law names to each law's priors (``{"broken": {...}}``); other
+    options go to every law, ``breaks`` to the broken law and ``trials`` to the sigmoid.
+    """
+    from bayescale.fitting import fit
+
+    laws = candidate_laws(df, law, x=x, y=y, trials=trials)
+    seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else int(seed)
+    priors = options.pop("priors", None)
+    per_law = bool(priors) and set(priors) <= set(laws)  # {"power": {...}, "broken": {...}}
+    fits = {}
+    for name in laws:
+        extra = {"priors": priors.get(name) if per_law else priors}
+        if name == "broken" and breaks is not None:
+            extra["breaks"] = breaks
+        if name == "sigmoid":
+            extra["trials"] = trials
+            extra["noise"] = noise if noise in ("binomial", "beta") else None
+        else:
+            extra["noise"] = noise
+        fits[name] = fit(df, law=name, x=x, y=y, seed=seed, **options, **extra)
+    return StackedFit(fits)
+
+
+class StackedFit:
+    """Several laws fitted to the same data, averaged by stacking weights.
+
+    Attributes
+    ----------
+    fits : dict of str -> ScalingFit
+        One fit per candidate law.
+    comparison : pandas.DataFrame
+        PSIS-LOO table (on the density of y), best first: ``elpd``, ``p_loo``, ``elpd_diff``,
+        ``dse``, ``weight`` (stacking) and ``max_pareto_k``.
+    weights : pandas.Series
+        Stacking weight of each law (sums to 1).
+    """
+
+    def __init__(self, fits: dict):
+        if not fits:
+            raise LawError("a stacked fit needs at least one law")
+        self.fits = dict(fits)
+        first = next(iter(self.fits.values()))
+        for name, f in self.fits.items():
+            if len(f.data.y) != len(first.data.y) or not np.allclose(f.data.y, first.data.y):
+                raise DataError(f"fit {name!r} is not of the same observations as the others")
+        self.comparison = self._compare()
+        self.weights = self.comparison["weight"].reindex(list(self.fits)).fillna(0.0)
+        self.weights = self.weights / self.weights.sum()
+
+    def _compare(self) -> pd.DataFrame:
+        import arviz_stats as azs
+
+        loos = {name: loo_on_y(f) for name, f in self.fits.items()}
+        if len(loos) == 1:
+            (name, loo), = loos.items()
+            table = pd.DataFrame({"elpd": [float(loo.elpd)], "p_loo": [float(loo.p)], "elpd_diff": [0.0],
+                                  "dse": [0.0], "weight": [1.0]}, index=[name])
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                table = pd.DataFrame(azs.compare(loos, method="stacking", round_to="none"))
+            keep = [c for c in ["elpd", "p", "elpd_diff", "dse", "weight"] if c in table.columns]
+            table = table[keep].rename(columns={"p": "p_loo"}).astype(float)
+        table["max_pareto_k"] = [float(np.max(loos[n].pareto_k)) for n in table.index]
+        bad = table.index[table["max_pareto_k"] > PARETO_K_LIMIT].tolist()
+        if bad:
+            warnings.warn(
+                f"Pareto k above {PARETO_K_LIMIT} for laws {bad} (max {table['max_pareto_k'].max():.2f}): "
+                "LOO and the stacking weights are unreliable for some points", SamplingWarning, stacklevel=3,
+            )
+        table.index.name = "law"
+        return table
+
+    def __repr__(self) -> str:
+        w = ", ".join(f"{k}={v:.2f}" for k, v in self.weights.items())
+        return f"<StackedFit {len(self.fits)} laws ({w}), {len(self.data.y)} points>"
+
+    # the data, configuration and seed of the best-weighted law stand for the ensemble
+    @property
+    def best(self):
+        return self.fits[self.weights.idxmax()]
+
+    @property
+    def data(self):
+        return self.best.data
+
+    @property
+    def config(self):
+        return self.best.config
+
+    def summary(self) -> pd.DataFrame:
+        """The LOO comparison with stacking weights (see :attr:`comparison`)."""
+        return self.comparison.copy()
+
+    def _mixture(self, per_law: dict[str, np.ndarray], seed: int | None) -> np.ndarray:
+        rng = np.random.default_rng([self.config.seed if seed is None else seed, 777])
+        n = min(d.shape[0] for d in per_law.values())
+        names = list(per_law)
+        w = self.weights.reindex(names).to_numpy()
+        pick = rng.choice(len(names), size=n, p=w / w.sum())
+        out = np.empty((n, next(iter(per_law.values())).shape[1]))
+        for i, name in enumerate(names):
+            rows = np.flatnonzero(pick == i)
+            if rows.size:
+                out[rows] = per_law[name][rng.choice(per_law[name].shape[0], size=rows.size, replace=False)]
+        return out
+
+    def curve_draws(self, x, group: str, *, seed: int | None = None) -> np.ndarray:
+        """Stacked draws of the mean curve (mixture of the laws by weight)."""
+        return self._mixture({k: f.curve_draws(x, group, seed=seed) for k, f in self.fits.items()}, seed)
+
+    def predictive_draws(self, x, group: str, *, seed: int | None = None) -> np.ndarray:
+        """Stacked posterior predictive draws (mixture of the laws by weight)."""
+        return self._mixture({k: f.predictive_draws(x, group, seed=seed) for k, f in self.fits.items()}, seed)
+
+    def predict(self, x, group: str | Sequence[str] | None = None, *, prob: float = 0.9,
+                kind: str = "predictive", seed: int | None = None, by_law: bool = False) -> pd.DataFrame:
+        """Stacked prediction at new scales, optionally with each law's own prediction.
+
+        Same columns as :meth:`bayescale.ScalingFit.predict`, plus ``law`` (``"stacked"``
+        for the mixture) when ``by_law=True``, which appends one block per law.
+        """
+        from bayescale.result import QUANTITIES, _check_prob, _interval_columns, _positive_scales
+
+        prob = _check_prob(prob)
+        if kind not in QUANTITIES:
+            raise DataError(f"kind must be one of {QUANTITIES}, got {kind!r}")
+        xs = _positive_scales(x)
+        groups = list(self.data.groups) if group is None else [group] if isinstance(group, str) else list(group)
+        rows = []
+        for g in groups:
+            if g != NEW_GROUP and g not in self.data.groups:
+                self.best._group_code(g)  # raises the usual DataError
+            per_law = {k: (f.predictive_draws if kind == "predictive" else f.curve_draws)(xs, g, seed=seed)
+                       for k, f in self.fits.items()}
+            blocks = {"stacked": self._mixture(per_law, seed)}
+            if by_law:
+                blocks.update(per_law)
+            for name, draws in blocks.items():
+                frame = pd.DataFrame({"group": g, self.config.x: xs, **_interval_columns(draws, prob), "prob": prob})
+                frame["decades_beyond"] = self.best._decades_beyond(xs, g)
+                if by_law:
+                    frame.insert(0, "law", name)
+                rows.append(frame)
+        return pd.concat(rows, ignore_index=True)
+
+    def diagnostics(self) -> dict[str, float]:
+        """Worst sampler diagnostics over the laws."""
+        ds = [f.diagnostics() for f in self.fits.values()]
+        return {"max_r_hat": max(d["max_r_hat"] for d in ds), "min_ess_bulk": min(d["min_ess_bulk"] for d in ds),
+                "min_ess_tail": min(d["min_ess_tail"] for d in ds),
+                "divergences": sum(d["divergences"] for d in ds), "draws": min(d["draws"] for d in ds)}
+
+    def flags(self, at=None) -> pd.DataFrame:
+        """Reliability flags of the ensemble (see :func:`bayescale.flags.stacked_flags`)."""
+        from bayescale.flags import stacked_flags
+
+        return stacked_flags(self, at=at)
+
+    def plot(self, *, at=None, prob: float = 0.9, groups: Sequence[str] | None = None, ax=None):
+        """Data with the stacked median curve and predictive band per group."""
+        from bayescale.plotting import plot_fit
+        from bayescale.result import _check_prob
+
+        return plot_fit(self, at=at, prob=_check_prob(prob), groups=groups, ax=ax)
