@@ -60,8 +60,8 @@ def compare(*fits, names=None, threshold: float = 2.0) -> pd.DataFrame:
     keep = [c for c in ["elpd", "p", "elpd_diff", "dse", "weight", "max_pareto_k"] if c in table.columns]
     table = table[keep].rename(columns={"p": "p_loo"}).astype(float)
     best = table.index[0]
-    second = table.iloc[1]
-    lead, se = float(second["elpd_diff"]), float(second["dse"])
+    lead = float(table["elpd"].iloc[0] - table["elpd"].iloc[1])
+    se = float(table["dse"].iloc[1])
     if best != names[0] and lead > threshold * se:
         favours, verdict = best, f"{best} is favoured: ELPD lead {lead:.1f} > {threshold} x SE {se:.1f}"
     elif best == names[0]:

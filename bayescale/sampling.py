@@ -37,6 +37,7 @@ def sample_model(
         with model, warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)  # overflow in early tuning steps
             idata = pm.sample(
                 draws=draws,
                 tune=tune,

@@ -1,0 +1,52 @@
+"""Command line: ``bayescale fit | run | demo | datasets | ...``.
+
+Each subcommand lives in ``bayescale.commands.<name>`` with ``add_parser(subparsers)``
+and ``run(args) -> int``; modules are imported only to build the parser (they must
+not import PyMC at top level), so ``bayescale --help`` answers fast. Bad input ends in
+a one-line ``error: ...`` message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+
+COMMANDS = ["fit", "run", "datasets", "audit"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bayescale import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="bayescale",
+        description="Bayesian scaling-law fits with honest extrapolation intervals.",
+    )
+    parser.add_argument("--version", action="version", version=f"bayescale {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = import_module(f"bayescale.commands.{name.replace('-', '_')}")
+        module.add_parser(sub).set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bayescale.errors import BayescaleError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.handler(args) or 0)
+    except BayescaleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""``bayescale fit data.csv --law power --x params --y loss [--group domain] [--at 1e10 1e11]``."""
+
+from __future__ import annotations
+
+from bayescale.commands._common import (
+    add_output_options,
+    add_sampling_options,
+    check_outputs,
+    positive_float,
+    report,
+    sampling_kwargs,
+)
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser("fit", help="fit a scaling law to a CSV file and extrapolate",
+                                   description="Fit a scaling law to a tidy CSV (one row per observation).")
+    parser.add_argument("csv", help="tidy CSV file")
+    parser.add_argument("--law", default="power", help="law to fit (default: power)")
+    parser.add_argument("--x", required=True, help="column of the scale (params, tokens, compute, ...)")
+    parser.add_argument("--y", required=True, help="column of the metric (loss, error, ...)")
+    parser.add_argument("--group", help="column of the group (source, subgroup, family)")
+    parser.add_argument("--noise", default="lognormal", choices=["lognormal", "studentt", "normal"])
+    parser.add_argument("--slopes", default="shared", choices=["shared", "varying"])
+    parser.add_argument("--floor", default="shared", choices=["shared", "group"])
+    parser.add_argument("--at", nargs="+", type=positive_float, metavar="X", help="scales to predict at")
+    add_sampling_options(parser)
+    add_output_options(parser)
+    return parser
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    import pandas as pd
+
+    import bayescale
+    from bayescale.errors import DataError
+
+    if not Path(args.csv).is_file():
+        raise DataError(f"data file {args.csv!r} does not exist")
+    check_outputs(args.plot, args.save)
+    try:
+        df = pd.read_csv(args.csv)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"cannot read {args.csv!r} as CSV: {exc}") from exc
+    fit = bayescale.fit(
+        df, law=args.law, x=args.x, y=args.y, group=args.group, noise=args.noise, slopes=args.slopes,
+        floor=args.floor, progress=not args.quiet, **sampling_kwargs(args),
+    )
+    report(fit, at=args.at, prob=args.prob or 0.9, plot=args.plot, save=args.save, plain=args.plain)
+    return 0

@@ -1,0 +1,141 @@
+"""TOML study specs: data, law, grouping, priors, sampling, targets and outputs as data.
+
+A spec is parsed with :mod:`tomllib` and validated key by key; nothing in it is ever
+evaluated as code. Layout (every table but ``[data]`` and ``[model]`` is optional)::
+
+    title = "Do all communities gain equally from scale?"
+
+    [data]
+    dataset = "olmo_domains"          # a bundled dataset, or: path = "runs.csv" (relative to the spec)
+    filter = { model = "OLMo-7B" }    # keep rows equal to a value, or in a list of values
+    range = { step = { min = 2e4 } }  # keep rows with min <= value <= max
+
+    [model]                           # keyword arguments of bayescale.fit
+    law = "power"
+    x = "step"
+    y = "loss"
+    group = "domain"
+    floor = "group"
+    [model.priors]
+    alpha = { dist = "LogNormal", mu = -1.2, sigma = 0.7 }
+
+    [sampling]                        # draws, tune, chains, seed, sampler, target_accept
+    seed = 1
+
+    [predict]
+    at = [1e6, 2e6]
+    prob = 0.9
+    groups = ["pile", "4chan"]        # default: every group
+
+    [output]                          # paths relative to the working directory
+    plot = "out/olmo_domains.png"
+    save = "out/olmo_domains.nc"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bayescale.errors import SpecError
+
+TABLES = {
+    "data": {"dataset", "path", "filter", "range"},
+    "model": {"law", "x", "y", "group", "noise", "slopes", "floor", "priors"},
+    "sampling": {"draws", "tune", "chains", "seed", "sampler", "target_accept"},
+    "predict": {"at", "prob", "groups"},
+    "output": {"plot", "save"},
+}
+TOP_LEVEL = {"title", "description", *TABLES}
+
+
+@dataclass
+class Spec:
+    """A validated study spec."""
+
+    path: Path
+    title: str
+    data: dict[str, Any]
+    model: dict[str, Any]
+    sampling: dict[str, Any] = field(default_factory=dict)
+    predict: dict[str, Any] = field(default_factory=dict)
+    output: dict[str, Any] = field(default_factory=dict)
+
+    def fit_kwargs(self) -> dict[str, Any]:
+        return {**self.model, **self.sampling}
+
+
+def _table(raw: dict, name: str, where: str) -> dict:
+    value = raw.get(name, {})
+    if not isinstance(value, dict):
+        raise SpecError(f"{where}: [{name}] must be a table, got {type(value).__name__}")
+    unknown = set(value) - TABLES[name]
+    if unknown:
+        raise SpecError(
+            f"{where}: unknown key(s) {', '.join(sorted(f'{name}.{k}' for k in unknown))}; "
+            f"expected some of {', '.join(sorted(TABLES[name]))}"
+        )
+    return dict(value)
+
+
+def load_spec(path) -> Spec:
+    """Read and validate a TOML spec, raising :class:`SpecError` naming the field at fault."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"spec file {str(path)!r} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: malformed TOML: {exc}") from exc
+    where = str(path)
+    unknown = set(raw) - TOP_LEVEL
+    if unknown:
+        raise SpecError(f"{where}: unknown top-level key(s) {', '.join(sorted(unknown))}; "
+                        f"expected some of {', '.join(sorted(TOP_LEVEL))}")
+    tables = {name: _table(raw, name, where) for name in TABLES}
+    data, model = tables["data"], tables["model"]
+    if ("dataset" in data) == ("path" in data):
+        raise SpecError(f"{where}: [data] needs exactly one of 'dataset' (bundled) or 'path' (CSV file)")
+    for key in ("x", "y"):
+        if key not in model:
+            raise SpecError(f"{where}: [model] needs '{key}' (the column of the {'scale' if key == 'x' else 'metric'})")
+    at = tables["predict"].get("at")
+    if at is not None and (not isinstance(at, list) or not all(isinstance(v, int | float) for v in at)):
+        raise SpecError(f"{where}: predict.at must be a list of numbers, got {at!r}")
+    return Spec(path=path, title=str(raw.get("title", path.stem)), **tables)
+
+
+def load_data(spec: Spec) -> pd.DataFrame:
+    """Load the spec's data and apply its ``filter`` and ``range`` selections."""
+    from bayescale import datasets
+
+    data = spec.data
+    if "dataset" in data:
+        frame = datasets.load(data["dataset"])
+    else:
+        csv = (spec.path.parent / data["path"]).resolve()
+        if not csv.is_file():
+            raise SpecError(f"{spec.path}: data.path {data['path']!r} not found (looked at {csv})")
+        frame = pd.read_csv(csv)
+    for column, wanted in data.get("filter", {}).items():
+        if column not in frame.columns:
+            raise SpecError(f"{spec.path}: data.filter column {column!r} is not in the data")
+        values = wanted if isinstance(wanted, list) else [wanted]
+        missing = [v for v in values if v not in set(frame[column])]
+        if missing:
+            raise SpecError(f"{spec.path}: data.filter.{column} values {missing} do not occur in the data")
+        frame = frame[frame[column].isin(values)]
+    for column, bounds in data.get("range", {}).items():
+        if column not in frame.columns:
+            raise SpecError(f"{spec.path}: data.range column {column!r} is not in the data")
+        if not isinstance(bounds, dict) or set(bounds) - {"min", "max"}:
+            raise SpecError(f"{spec.path}: data.range.{column} must be a table with 'min' and/or 'max'")
+        if "min" in bounds:
+            frame = frame[frame[column] >= bounds["min"]]
+        if "max" in bounds:
+            frame = frame[frame[column] <= bounds["max"]]
+    return frame.reset_index(drop=True)

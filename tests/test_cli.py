@@ -1,0 +1,85 @@
+"""The command line: fast help, one-line errors with exit code 2, and a full fit from a CSV."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bayescale.cli import main
+from bayescale.simulate import power_law_data
+
+
+def test_help_is_fast_and_does_not_import_pymc():
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", "import sys; from bayescale.cli import main; "
+                          "code = main(['--help']) if False else None; "
+                          "import bayescale.cli as c; c.build_parser().format_help(); "
+                          "print('pymc' in sys.modules)"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert time.perf_counter() - start < 5  # a cold interpreter included; the parser itself is ~0.1 s
+
+
+@pytest.fixture
+def csv(tmp_path):
+    path = tmp_path / "runs.csv"
+    power_law_data(offsets=(300.0, 600.0), n=10, groups=["web", "code"], seed=2).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fit", "nope.csv", "--x", "params", "--y", "loss"], "error: data file 'nope.csv' does not exist"),
+        (["fit", "{csv}", "--x", "size", "--y", "loss"], "error: column 'size' is not in the data"),
+        (["fit", "{csv}", "--x", "params", "--y", "loss", "--law", "exp"], "error: unknown law 'exp'"),
+        (["fit", "{csv}", "--x", "params", "--y", "loss", "--plot", "/nonexistent/dir/f.png"],
+         "error: cannot write '/nonexistent/dir/f.png': folder '/nonexistent/dir' does not exist"),
+        (["run", "missing.toml"], "error: spec file 'missing.toml' does not exist"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_2(argv, message, csv, capsys):
+    argv = [a.replace("{csv}", str(csv)) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(message), err
+    assert len(err.splitlines()) == 1
+
+
+def test_malformed_spec_names_the_problem(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[data]\ndataset = 'olmo_domains'\n[model]\nx = 'step'\ny = 'loss'\nlaw = 'power'\ncolour = 1\n")
+    assert main(["run", str(bad)]) == 2
+    assert "unknown key(s) model.colour" in capsys.readouterr().err
+    bad.write_text("[data\n")
+    assert main(["run", str(bad)]) == 2
+    assert "malformed TOML" in capsys.readouterr().err
+    bad.write_text("[data]\npath = 'x.csv'\ndataset = 'olmo_domains'\n[model]\nx = 'a'\ny = 'b'\n")
+    assert main(["run", str(bad)]) == 2
+    assert "needs exactly one of 'dataset'" in capsys.readouterr().err
+    bad.write_text("[data]\ndataset = 'olmo_domains'\nfilter = { model = 'GPT-9' }\n[model]\nx = 'step'\ny = 'loss'\n")
+    assert main(["run", str(bad)]) == 2
+    assert "data.filter.model values ['GPT-9'] do not occur in the data" in capsys.readouterr().err
+
+
+def test_datasets_command_lists_and_describes(capsys):
+    assert main(["datasets"]) == 0
+    assert "olmo_domains" in capsys.readouterr().out.split()
+    assert main(["datasets", "olmo_domains"]) == 0
+    out = capsys.readouterr().out
+    assert "Origin: IBM/ColPret" in out and "columns: model, params_label, domain, step, loss" in out
+    assert main(["datasets", "nope"]) == 2
+
+
+@pytest.mark.slow
+def test_fit_command_prints_tables_and_writes_outputs(csv, tmp_path, capsys):
+    plot, save = tmp_path / "fit.png", tmp_path / "fit.nc"
+    code = main(["fit", str(csv), "--x", "params", "--y", "loss", "--group", "group", "--at", "1e10", "1e11",
+                 "--draws", "200", "--tune", "300", "--chains", "2", "--seed", "3", "--quiet", "--plain",
+                 "--plot", str(plot), "--save", str(save)])
+    assert code == 0
+    out = capsys.readouterr().out
+    for heading in ("Posterior summary (90% HDI)", "Predictions (90% predictive interval)", "Flags"):
+        assert heading in out
+    assert "extrapolation" in out and "web" in out and "code" in out
+    assert plot.stat().st_size > 10_000 and save.stat().st_size > 10_000
