@@ -119,7 +119,7 @@ def create_broken_model(
         log_break = pm.Deterministic("log_break", lo + (hi - lo) * pt.cumsum(position)[:k], dims="break")
         share = priors["sharpness"].create_variable("sharpness")
         width = pm.Deterministic("width", span * (SHARP_MIN + (SHARP_MAX - SHARP_MIN) * share), dims="break")
-        log_a = _pooled("log_A", priors, n_groups, "group")
+        log_a = _centred("log_A", priors, n_groups)
         log_a = log_a[g] if n_groups > 1 else log_a
         if floor == "group" and n_groups > 1:
             floor_g = pm.Deterministic("E", pt.exp(_pooled("log_E", priors, n_groups, "group")), dims="group")
@@ -140,6 +140,21 @@ def create_broken_model(
         else:
             pm.Normal("y_obs", mean, sigma, observed=observed, dims="obs")
     return model
+
+
+def _centred(name: str, priors: Mapping[str, Any], n_groups: int):
+    """Per-group ``name ~ Normal(name_mu, name_sigma)``, centred (or the scalar ``name_mu`` for one group).
+
+    Each group's offset is pinned by its own points, which makes the centred form the
+    easier geometry here (the non-centred one diverged on two well-measured groups).
+    """
+    import pymc as pm
+
+    mu = priors[f"{name}_mu"].create_variable(f"{name}_mu")
+    if n_groups == 1:
+        return mu
+    sigma = priors[f"{name}_sigma"].create_variable(f"{name}_sigma")
+    return pm.Normal(name, mu, sigma, dims="group")
 
 
 def build_model(data, config):

@@ -37,7 +37,7 @@ def fit(
     chains: int = 4,
     seed: int | None = None,
     sampler: str = "pymc",
-    target_accept: float = 0.95,
+    target_accept: float | None = None,
     progress: bool = True,
     cores: int | None = None,
     breaks: int | None = None,
@@ -80,8 +80,9 @@ def fit(
     sampler : {"pymc", "nutpie", "numpyro", "blackjax"}
         NUTS implementation. PyMC's own caches its compiled model on disk, which makes
         it the fastest for these small models; nutpie needs the ``fast`` extra.
-    target_accept : float
-        NUTS target acceptance; raise it (e.g. 0.99) if divergences are flagged.
+    target_accept : float, optional
+        NUTS target acceptance (default 0.95; 0.99 for the broken law); raise it (e.g.
+        0.99) if divergences are flagged.
     progress : bool
         Show a progress bar while sampling.
     cores : int, optional
@@ -109,6 +110,8 @@ def fit(
                            priors=priors, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
                            target_accept=target_accept, progress=progress, cores=cores, breaks=breaks,
                            trials=trials)
+    if target_accept is None:  # the broken law's free break under a near-zero slope change needs small steps
+        target_accept = 0.99 if law == "broken" else 0.95
     if law == "sigmoid":
         from bayescale.sigmoid import prepare_sigmoid
 
