@@ -33,7 +33,8 @@ The data are refitted and every claimed item is compared with its posterior:
   separates claims when the tail is smaller than one over the number of draws;
 - verdict: **supported** if ``tail >= 0.10`` (the value lies inside the central 90% posterior
   interval), **weakly supported** if ``0.01 <= tail < 0.10``, **not supported** if
-  ``tail < 0.01``;
+  ``tail < 0.01``; a claim with an interval but no point value is judged the same way on
+  ``2 * p_interval``;
 - width check: ``width_ratio`` = claimed width / posterior central width at the claimed
   level, and ``runs_needed`` :math:`= n (w_{post} / w_{claim})^2`, the number of runs such an
   interval would need if the noise the data show is real (widths shrink as
@@ -342,8 +343,8 @@ def evaluate_item(draws: np.ndarray, item: ClaimItem, n_obs: int) -> dict[str, A
     if item.interval is not None:
         lo, hi = item.interval
         row["p_interval"] = float(np.mean((draws >= lo) & (draws <= hi)))
-        if item.value is None:
-            row["verdict"] = verdict(2 * min(row["p_interval"], 0.5) if row["p_interval"] < 0.5 else 1.0)
+        if item.value is None:  # an interval alone: judged by its posterior mass, doubled as a two-sided tail
+            row["verdict"] = verdict(min(1.0, 2 * row["p_interval"]))
         claimed_width, post_width = hi - lo, float(post_hi - post_lo)
         if post_width > 0:
             row["width_ratio"] = claimed_width / post_width

@@ -182,3 +182,27 @@ def test_cli_runs_and_writes_markdown(tmp_path, data, capsys):
     assert "Claims against the posterior" in out and "interval_too_narrow" in out
     text = report.read_text()
     assert text.startswith("# Audit: ") and "| beta |" in text and "## Width check" in text
+
+
+def test_verdict_thresholds_on_known_draws():
+    from bayescale.audit import ClaimItem, evaluate_item
+
+    draws = np.random.default_rng(0).normal(10.0, 1.0, 20_000)
+
+    def judge(value, interval=None):
+        return evaluate_item(draws, ClaimItem("q", "parameter", value, interval, 0.95, "q"), n_obs=100)
+
+    assert judge(10.0)["verdict"] == "supported"
+    assert judge(10.0 + 1.5)["verdict"] == "supported"  # tail ~ 0.13
+    weak = judge(10.0 - 2.2)  # tail ~ 0.028
+    assert weak["verdict"] == "weakly supported" and weak["tail"] == pytest.approx(0.028, abs=0.005)
+    far = judge(16.0)
+    assert far["verdict"] == "not supported" and far["tail"] == 0 and "tail < 1/20000" in far["notes"][0]
+    wide = judge(None, (8.0, 12.0))  # interval only: p_interval ~ 0.95
+    assert wide["verdict"] == "supported" and wide["p_interval"] == pytest.approx(0.954, abs=0.01)
+    assert wide["width_ratio"] == pytest.approx(4 / (2 * 1.96), rel=0.03)
+    assert wide["runs_needed"] == pytest.approx(100 * (2 * 1.96 / 4) ** 2, rel=0.06)
+    off = judge(None, (13.0, 14.0))  # interval far in the tail: p_interval ~ 0.0013
+    assert off["verdict"] == "not supported"
+    outside = judge(10.0, (10.5, 11.0))
+    assert "lies outside its own interval" in outside["notes"][0]
