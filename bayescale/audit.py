@@ -56,7 +56,9 @@ The data are refitted and every claimed item is compared with its posterior:
 from __future__ import annotations
 
 import math
+import sys
 import tomllib
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -610,3 +612,14 @@ def audit(
     return AuditResult(title=parsed.title, source=parsed.source, items=items, flags=flag_frame,
                        recommendations=recommendations, candidates=widths, n_obs=n_obs, runs=parsed.runs,
                        fit=fit)
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``bayescale.audit(...)`` call :func:`audit` even after ``import bayescale.audit``
+    has bound the submodule to that attribute."""
+
+    def __call__(self, *args, **kwargs):
+        return audit(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
