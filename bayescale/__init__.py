@@ -16,6 +16,8 @@ _EXPORTS = {
     "load": ("bayescale.io", "load_fit"),
     "compare": ("bayescale.comparison", "compare"),
     "ScalingFit": ("bayescale.result", "ScalingFit"),
+    "ChinchillaFit": ("bayescale.chinchilla", "ChinchillaFit"),
+    "audit": ("bayescale.audit", "audit"),
     "NEW_GROUP": ("bayescale.posterior", "NEW_GROUP"),
     "datasets": ("bayescale.datasets", None),
     "errors": ("bayescale.errors", None),
