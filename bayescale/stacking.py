@@ -130,6 +130,7 @@ class StackedFit:
             raise LawError("a stacked fit needs at least one law")
         self.fits = dict(fits)
         first = next(iter(self.fits.values()))
+        self.seed = int(first.config.seed)
         for name, f in self.fits.items():
             if len(f.data.y) != len(first.data.y) or not np.allclose(f.data.y, first.data.y):
                 raise DataError(f"fit {name!r} is not of the same observations as the others")
@@ -183,7 +184,7 @@ class StackedFit:
         return self.comparison.copy()
 
     def _mixture(self, per_law: dict[str, np.ndarray], seed: int | None) -> np.ndarray:
-        rng = np.random.default_rng([self.config.seed if seed is None else seed, 777])
+        rng = np.random.default_rng([self.seed if seed is None else seed, 777])
         n = min(d.shape[0] for d in per_law.values())
         names = list(per_law)
         w = self.weights.reindex(names).to_numpy()

@@ -1,0 +1,86 @@
+"""Stacking across law forms: weights, the mixture predictive, candidates, LOO on one scale."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayescale as bs
+from bayescale.errors import LawError, SamplingWarning
+from bayescale.laws import smoothly_broken_power_law
+from bayescale.stacking import StackedFit, candidate_laws, log_jacobian
+
+SAMPLING = {"draws": 300, "tune": 300, "chains": 2, "progress": False, "cores": 1}
+FAR = 1e12
+
+
+def truth(x):
+    return smoothly_broken_power_law(np.asarray(x, dtype=float), 1.0, 300.0, 0.05, [0.4], [1e8], [0.3])
+
+
+@pytest.fixture(scope="module")
+def stacked():
+    rng = np.random.default_rng(0)
+    x = np.logspace(6, 10, 24)
+    df = pd.DataFrame({"x": x, "y": truth(x) * np.exp(0.02 * rng.standard_normal(x.size))})
+    with warnings.catch_warnings():  # a point or two with Pareto k > 0.7 is expected at 300 draws
+        warnings.simplefilter("ignore", SamplingWarning)
+        return bs.fit(df, law=["power", "broken"], x="x", y="y", seed=5, **SAMPLING)
+
+
+def test_stacking_puts_the_weight_on_the_generating_law(stacked):
+    assert isinstance(stacked, StackedFit)
+    assert stacked.weights["broken"] > 0.9
+    np.testing.assert_allclose(stacked.weights.sum(), 1.0)
+    table = stacked.summary()
+    assert table.index[0] == "broken" and table.loc["power", "elpd_diff"] < -10
+    assert {"elpd", "p_loo", "weight", "max_pareto_k"} <= set(table.columns)
+
+
+def test_stacked_interval_covers_a_broken_truth_that_the_power_law_misses(stacked):
+    pred = stacked.predict([FAR], by_law=True).set_index("law")
+    true = truth([FAR])[0]
+    power, mix = pred.loc["power"], pred.loc["stacked"]
+    assert not power["lower"] <= true <= power["upper"]  # a straight line averages both slopes: wrong
+    assert mix["lower"] <= true <= mix["upper"]
+    assert set(pred.index) == {"stacked", "power", "broken"} and pred["decades_beyond"].eq(2.0).all()
+
+
+def test_mixture_draws_follow_the_weights():
+    mix = StackedFit.__new__(StackedFit)
+    mix.weights = pd.Series({"low": 0.3, "high": 0.7})
+    mix.seed = 0
+    draws = mix._mixture({"low": np.zeros((4000, 2)), "high": np.ones((4000, 2))}, seed=None)
+    assert draws.shape == (4000, 2)
+    assert abs(draws[:, 0].mean() - 0.7) < 0.03
+    np.testing.assert_array_equal(draws[:, 0], draws[:, 1])  # whole curves are drawn, not points
+
+
+def test_pareto_k_problems_are_warned(stacked, monkeypatch):
+    import bayescale.stacking as stacking
+
+    monkeypatch.setattr(stacking, "PARETO_K_LIMIT", -1.0)
+    with pytest.warns(SamplingWarning, match="Pareto k above -1.0"):
+        StackedFit(stacked.fits)
+
+
+def test_log_likelihoods_are_put_on_the_density_of_y(stacked):
+    power = stacked.fits["power"]
+    np.testing.assert_allclose(log_jacobian(power), -np.log(power.data.y))
+
+
+def test_candidates_for_auto_and_lists():
+    loss = pd.DataFrame({"x": [1.0, 10, 100], "y": [3.0, 2.0, 1.5]})
+    acc = pd.DataFrame({"x": [1.0, 10, 100], "y": [0.1, 0.2, 0.7]})
+    assert candidate_laws(loss, "auto", x="x", y="y") == ["power", "broken"]
+    assert candidate_laws(acc, "auto", x="x", y="y") == ["sigmoid"]
+    assert candidate_laws(loss, "auto", x="x", y="y", trials="n") == ["sigmoid"]
+    with pytest.raises(LawError, match="each candidate law may appear once"):
+        candidate_laws(loss, ["power", "power"], x="x", y="y")
+    with pytest.raises(LawError, match="cannot be stacked"):
+        candidate_laws(loss, ["power", "chinchilla"], x="x", y="y")
+    with pytest.raises(LawError, match="only the sigmoid law models counts"):
+        candidate_laws(loss, ["power", "sigmoid"], x="x", y="y", trials="n")
+    with pytest.raises(LawError, match="non-empty list"):
+        candidate_laws(loss, [], x="x", y="y")
