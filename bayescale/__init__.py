@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "fit": ("bayescale.fitting", "fit"),
+    "fit_many": ("bayescale.batch", "fit_many"),
+    "load_batch": ("bayescale.batch", "load_batch"),
     "load": ("bayescale.io", "load_fit"),
     "compare": ("bayescale.comparison", "compare"),
     "ScalingFit": ("bayescale.result", "ScalingFit"),
