@@ -29,6 +29,7 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("output")
     group.add_argument("--plot", metavar="PNG", help="write the figure here")
     group.add_argument("--save", metavar="NC", help="save the fit (netCDF) here")
+    group.add_argument("--report", metavar="HTML", help="write a self-contained HTML report here")
     group.add_argument("--prob", type=float, help="central interval mass (default 0.9)")
     group.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
     group.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -14,7 +14,8 @@ def add_parser(subparsers):
                     "output), 2 on bad input.",
     )
     parser.add_argument("claim", help="claim file (TOML)")
-    parser.add_argument("--report", metavar="MD", help="write the Markdown report here "
+    parser.add_argument("--report", metavar="MD", help="write the Markdown report here, or a self-contained HTML "
+                        "report when the name ends in .html "
                         "(default: the claim's output.report, else <claim>.audit.md next to the claim)")
     parser.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -36,6 +37,13 @@ def run(args) -> int:
     result = audit(args.claim, draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
                    sampler=args.sampler, progress=not args.quiet)
     result.print(plain=True if args.plain else None)
-    result.write(report)
+    if report.lower().endswith((".html", ".htm")):
+        from bayescale.report import reproduce_command, write_audit_report
+
+        budgets = [item.compute for item in claim.items if item.compute] or None
+        write_audit_report(result, report, at=budgets,
+                           command=reproduce_command(args, ["claim"], seed=result.fit.config.seed))
+    else:
+        result.write(report)
     print(f"\nwrote report {report}")
     return 0

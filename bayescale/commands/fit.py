@@ -40,6 +40,10 @@ def run(args) -> int:
     if not Path(args.csv).is_file():
         raise DataError(f"data file {args.csv!r} does not exist")
     check_outputs(args.plot, args.save)
+    if args.report:
+        from bayescale.report import check_report_path
+
+        check_report_path(args.report)
     try:
         df = pd.read_csv(args.csv)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
@@ -49,4 +53,10 @@ def run(args) -> int:
         floor=args.floor, progress=not args.quiet, **sampling_kwargs(args),
     )
     report(fit, at=args.at, prob=args.prob or 0.9, plot=args.plot, save=args.save, plain=args.plain)
+    if args.report:
+        from bayescale.report import reproduce_command, write_report
+
+        write_report(fit, args.report, at=args.at, prob=args.prob or 0.9,
+                     command=reproduce_command(args, ["csv"], seed=fit.config.seed))
+        print(f"wrote report {args.report}")
     return 0
