@@ -277,7 +277,7 @@ def floor_flags(fit, at=None) -> list[dict]:
             if row.reducible_share < NEAR_FLOOR:
                 out.append(_flag("near_floor", "warning",
                                  f"at x={row.x:.4g} the metric is {row.distance_median:.3g} above its floor "
-                                 f"({100 * row.reducible_share:.1f}% of it): more scale buys almost nothing",
+                                 f"({100 * row.reducible_share:.2g}% of the metric): more scale buys almost nothing",
                                  float(row.reducible_share), g, row.x))
             else:
                 out.append(_flag("distance_to_floor", "info",
