@@ -12,7 +12,7 @@ import argparse
 import sys
 from importlib import import_module
 
-COMMANDS = ["fit", "run", "datasets", "audit"]
+COMMANDS = ["fit", "run", "datasets", "audit", "fit-many"]
 
 
 def build_parser() -> argparse.ArgumentParser:

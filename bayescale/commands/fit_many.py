@@ -1,0 +1,105 @@
+"""``bayescale fit-many data.csv --by task --x params --y loss [--at 1e10] --out results/ [--resume]``.
+
+Fits one law per curve (rows sharing the ``--by`` values) on all local cores or on a Dask
+cluster, writing each finished curve to ``--out`` at once; ``--resume`` finishes a run that
+was interrupted. Tables: ``summary.csv``, ``predictions.csv``, ``flags.csv``, ``status.csv``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from bayescale.commands._common import positive_float
+
+
+def _positive_int(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}")
+    return value
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "fit-many", help="fit one law per curve (hundreds to thousands), resumable, local or Dask",
+        description="Fit one scaling law per curve of a tidy CSV: the rows sharing the --by values form a "
+                    "curve. Each finished curve is written to --out at once; --resume finishes a killed run.",
+    )
+    parser.add_argument("csv", help="tidy CSV file, all curves together")
+    parser.add_argument("--by", required=True, nargs="+", metavar="COLUMN",
+                        help="column(s) identifying a curve (e.g. task, or family metric)")
+    parser.add_argument("--law", default="power", help="law to fit (default: power)")
+    parser.add_argument("--x", required=True, help="column of the scale")
+    parser.add_argument("--y", required=True, help="column of the metric")
+    parser.add_argument("--group", help="column of the group within each curve")
+    parser.add_argument("--noise", default="lognormal", choices=["lognormal", "studentt", "normal"])
+    parser.add_argument("--at", nargs="+", type=positive_float, metavar="X", help="scales to predict at")
+    parser.add_argument("--prob", type=float, default=0.9, help="central interval mass (default 0.9)")
+    group = parser.add_argument_group("sampling")
+    group.add_argument("--draws", type=_positive_int, default=1000, help="draws per chain (default 1000)")
+    group.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (default 1000)")
+    group.add_argument("--chains", type=_positive_int, default=4, help="chains (default 4)")
+    group.add_argument("--seed", type=int, help="run seed; each curve's seed derives from it and the curve's key")
+    group.add_argument("--sampler", choices=["nutpie", "pymc"],
+                       help="nutpie (default when installed: compiled once per worker) or pymc")
+    run_group = parser.add_argument_group("execution and output")
+    run_group.add_argument("--out", metavar="DIR", help="output folder (one file per finished curve, plus tables)")
+    run_group.add_argument("--resume", action="store_true", help="finish the run recorded in --out")
+    run_group.add_argument("--executor", choices=["local", "dask"], default="local",
+                           help="local processes (default) or a Dask cluster")
+    run_group.add_argument("--scheduler", metavar="ADDRESS",
+                           help="Dask scheduler address (tcp://host:8786); default: a LocalCluster")
+    run_group.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
+    run_group.add_argument("--quiet", action="store_true", help="no progress lines")
+    run_group.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
+    return parser
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    import pandas as pd
+
+    from bayescale.batch import BatchInterrupted, fit_many
+    from bayescale.console import print_table
+    from bayescale.errors import DataError, OutputError
+    from bayescale.store import file_hash
+
+    if not Path(args.csv).is_file():
+        raise DataError(f"data file {args.csv!r} does not exist")
+    if args.resume and not args.out:
+        raise OutputError("--resume needs --out (the folder of the run to finish)")
+    try:
+        df = pd.read_csv(args.csv)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"cannot read {args.csv!r} as CSV: {exc}") from exc
+    try:
+        result = fit_many(
+            df, args.by, law=args.law, x=args.x, y=args.y, group=args.group, noise=args.noise, at=args.at,
+            prob=args.prob, draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
+            sampler=args.sampler, out=args.out, resume=args.resume, executor=args.executor,
+            scheduler=args.scheduler, workers=args.workers, progress=not args.quiet,
+            source={"data_file": str(Path(args.csv).resolve()), "data_file_sha256": file_hash(args.csv)},
+        )
+    except BatchInterrupted as exc:
+        print(str(exc), file=sys.stderr)
+        return 130
+    plain = True if args.plain else None
+    status = result.status
+    counts = status["status"].value_counts().rename_axis("status").reset_index(name="curves")
+    print_table(counts, f"{len(status)} curves", index=False, plain=plain)
+    if len(result.failed):
+        print_table(result.failed[[*result.by, "reason"]], "Failed curves", index=False, plain=plain)
+    if args.out:
+        print(f"wrote {args.out}/summary.csv, predictions.csv, flags.csv, status.csv and one file per curve "
+              f"in {args.out}/curves/")
+    else:
+        print_table(result.summary, "Posterior summary per curve", index=False, plain=plain)
+        if len(result.predictions):
+            print_table(result.predictions, "Predictions", index=False, plain=plain)
+    return 0
