@@ -239,3 +239,23 @@ def break_table(fit, prob: float = 0.9) -> pd.DataFrame:
             "prob": prob,
         })
     return pd.DataFrame(rows)
+
+
+def mark_breaks(fit, ax, prob: float = 0.9) -> None:
+    """Shade the central ``prob`` interval of each break and draw its median on a plot's x axis.
+
+    Does nothing for fits without a broken law; for a stacked fit, marks the broken law's
+    breaks and gives its stacking weight in the label.
+    """
+    label = "break"
+    if hasattr(fit, "fits"):
+        weight = float(fit.weights.get("broken", 0.0))
+        fit = fit.fits.get("broken")
+        label = f"break (broken law, weight {weight:.2f})"
+    if fit is None or fit.config.law != "broken":
+        return
+    for i, row in enumerate(break_table(fit, prob).itertuples(index=False)):
+        first = i == 0
+        ax.axvspan(row.lower, row.upper, color="tab:red", alpha=0.10, lw=0,
+                   label=f"{label}, {int(prob * 100)}% interval" if first else None)
+        ax.axvline(row.median, color="tab:red", ls="--", lw=1, label=f"{label}, median" if first else None)

@@ -39,8 +39,11 @@ def plot_fit(fit, *, at=None, prob: float = 0.9, groups: Sequence[str] | None = 
     if at is not None:
         for xv in np.atleast_1d(at):
             ax.axvline(xv, color="0.3", ls=":", lw=1)
+    from bayescale.broken import mark_breaks
+
+    mark_breaks(fit, ax, prob)
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    ax.set_yscale("linear" if fit.config.law == "sigmoid" else "log")  # accuracies can be 0
     ax.set_xlabel(fit.config.x)
     ax.set_ylabel(fit.config.y)
     ax.set_title(f"{fit.config.law} law, {int(prob * 100)}% predictive bands")

@@ -113,3 +113,35 @@ def test_breaks_table_needs_a_broken_fit(clean):
 
     with pytest.raises(LawError, match="needs a fit of the broken law"):
         break_table(Other())
+
+
+def test_plot_marks_the_break_posterior(with_break):
+    fig = with_break.plot(at=[1e11])
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert "break, 90% interval" in labels and "break, median" in labels and "extrapolation" in labels
+
+
+def test_two_breaks_are_ordered_and_inside_the_window():
+    import pymc as pm
+
+    from bayescale.broken import break_window
+    from bayescale.config import FitConfig
+    from bayescale.data import prepare
+    from bayescale.fitting import build_model
+    from bayescale.priors import priors_to_dict
+
+    df = broken_frame()
+    config = FitConfig(law="broken", x="x", y="y", options={"breaks": 2})
+    data = prepare(df, x="x", y="y", law="broken")
+    from bayescale.broken import default_priors
+
+    config.priors = priors_to_dict(default_priors(data, config))
+    with build_model(data, config) as model:
+        prior = pm.sample_prior_predictive(draws=300, random_seed=0)
+    assert model.coords["break"] == ("break_1", "break_2")
+    breaks = prior["prior"]["log_break"].values.reshape(-1, 2)
+    lo, hi = break_window(data)
+    assert (np.diff(breaks, axis=1) > 0).all() and (breaks > lo).all() and (breaks < hi).all()
+    width = prior["prior"]["width"].values.ravel()
+    span = np.log(data.x.max() / data.x.min())
+    assert width.min() >= 0.02 * span * 0.999 and width.max() <= 0.5 * span * 1.001

@@ -85,3 +85,14 @@ def test_sigmoid_inputs_are_validated(change, kwargs, error, match):
 def test_trials_only_for_the_sigmoid():
     with pytest.raises(LawError, match="trials= applies to the sigmoid law only"):
         bs.fit(accuracies().assign(acc=lambda d: d.acc + 0.01), law="power", x="flops", y="acc", trials=50)
+
+
+def test_sigmoid_fit_saves_reloads_and_plots(large_and_small, tmp_path):
+    _, small = large_and_small
+    path = tmp_path / "sigmoid.nc"
+    small.save(path)
+    again = bs.load(path)
+    assert again.config.options == small.config.options
+    pd.testing.assert_frame_equal(again.predict([1e22, 1e24]), small.predict([1e22, 1e24]))
+    fig = small.plot(at=[1e25])
+    assert fig.axes[0].get_yscale() == "linear"

@@ -84,3 +84,13 @@ def test_candidates_for_auto_and_lists():
         candidate_laws(loss, ["power", "sigmoid"], x="x", y="y", trials="n")
     with pytest.raises(LawError, match="non-empty list"):
         candidate_laws(loss, [], x="x", y="y")
+
+
+def test_stacked_fit_plots_and_flags(stacked):
+    fig = stacked.plot(at=[FAR])
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert any(label.startswith("break (broken law, weight") for label in labels)
+    flags = stacked.flags(at=[FAR])
+    assert {"regime", "extrapolation", "irreducible_floor"} <= set(flags["code"])
+    regime = flags[flags["code"] == "regime"].iloc[0]
+    assert "cold start" in regime["message"]
