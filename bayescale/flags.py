@@ -169,9 +169,11 @@ def regime_table(fit, *, seed: int | None = None) -> pd.DataFrame:
     last third of the group's observed log-x range. Per draw:
 
     - ``slow scaling``: the steepest of the three is below 0.03;
-    - ``plateau``: the last third is below 25% of the steepest (the curve flattens);
     - ``cold start`` (metric falls with x) or ``emergence`` (metric rises with x): the
-      first third is below 25% of the steepest (flat, then it starts to move);
+      first third is below 25% of the steepest (flat, then it starts to move); a rising
+      metric stays ``emergence`` even when it has saturated again by the last third;
+    - ``plateau``: otherwise, when the last third is below 25% of the steepest (the curve
+      flattens);
     - ``scaling``: otherwise (a steady power law).
 
     Returns one row per group: ``group``, ``regime`` (most probable label),
@@ -190,8 +192,11 @@ def regime_table(fit, *, seed: int | None = None) -> pd.DataFrame:
         s_start, s_mid, s_end = (sign * (log_m[:, i + 2] - log_m[:, i]) / step for i in (0, 2, 4))
         s_max = np.maximum(np.maximum(s_start, s_mid), s_end)
         label = np.full(s_max.shape, "scaling", dtype=object)
-        label[s_start < SLOPE_RATIO * s_max] = "emergence" if rising else "cold start"
-        label[s_end < SLOPE_RATIO * s_max] = "plateau"
+        flat_start, flat_end = s_start < SLOPE_RATIO * s_max, s_end < SLOPE_RATIO * s_max
+        label[flat_start] = "emergence" if rising else "cold start"
+        # a falling metric that flattens out has reached a plateau; a rising one that was flat
+        # at first has emerged, whether or not it has saturated since
+        label[flat_end & ~(flat_start & rising)] = "plateau"
         label[s_max < SLOW_SLOPE] = "slow scaling"
         probs = {f"p_{r.replace(' ', '_')}": float(np.mean(label == r)) for r in REGIMES}
         best = max(REGIMES, key=lambda r: probs[f"p_{r.replace(' ', '_')}"])
@@ -209,7 +214,7 @@ def regime_flags(fit) -> list[dict]:
             "scaling": "a steady power law over the observed range",
             "plateau": "the curve flattens at the largest scales; extrapolating the early slope overshoots",
             "cold start": "flat at small scales, then scaling; the early points do not show the later slope",
-            "emergence": "flat, then rising sharply; where it stops is not in the data",
+            "emergence": "flat, then rising sharply: an emergent jump that the early points do not predict",
             "slow scaling": "improves less than 7% per decade; more scale buys little",
         }[row.regime]
         out.append(_flag("regime", severity, f"regime: {row.regime} (probability {row.probability:.2f}): {advice}",
@@ -263,6 +268,8 @@ def floor_flags(fit, at=None) -> list[dict]:
     """``irreducible_floor`` (info, per group) and ``near_floor`` (warning) at targets within 5% of it."""
     table = floor_table(fit, at)
     out = []
+    if table.empty:  # laws without a floor (sigmoid)
+        return out
     grouped = fit.config.group
     for name, rows in table.groupby("group", sort=False):
         g = name if grouped else None

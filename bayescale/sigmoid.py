@@ -14,8 +14,13 @@ headroom reached at the top :math:`c \sim \mathrm{Beta}(2, 1)`, steepness
 Likelihood:
 
 - with the evaluation-set size :math:`n_i` (``trials=`` a column, or one number for every
-  row): :math:`\mathrm{round}(y_i n_i) \sim \mathrm{Binomial}(n_i, p(u_i))`, so a small eval
-  set gives a wide interval at the same accuracies (Diaz & Madaio 2023);
+  row), on the correct counts :math:`c_i = \mathrm{round}(y_i n_i)`:
+  :math:`c_i \sim \mathrm{BetaBinomial}(n_i, p \kappa, (1 - p) \kappa)` by default, the
+  binomial sampling noise of the eval set plus model-to-model spread around the curve
+  (models of the same compute differ; :math:`\kappa \sim \mathrm{LogNormal}(\log 100, 1.5)`,
+  large :math:`\kappa` is the pure binomial), or ``noise="binomial"``:
+  :math:`c_i \sim \mathrm{Binomial}(n_i, p(u_i))`. Either way a small eval set gives a wide
+  interval at the same accuracies (Diaz & Madaio 2023);
 - without it: :math:`y_i \sim \mathrm{Beta}(p \kappa, (1 - p) \kappa)` with precision
   :math:`\kappa \sim \mathrm{LogNormal}(\log 50, 1)`; accuracies of exactly 0 or 1 are moved
   inside (0, 1) by :math:`(y (N - 1) + 1/2) / N` (Smithson & Verkuilen 2006), with a warning.
@@ -42,7 +47,8 @@ from bayescale.errors import DataError, DataWarning, LawError
 from bayescale.posterior import _per_group, flat
 from bayescale.priors import merge_priors, priors_from_dict, priors_to_dict
 
-LIKELIHOODS = ("binomial", "beta")
+LIKELIHOODS = ("betabinomial", "binomial", "beta")
+COUNTS = ("betabinomial", "binomial")
 
 
 def _prior(dist: str, **kwargs):
@@ -71,13 +77,14 @@ def prepare_sigmoid(
     ``trials``) or ``"beta"``; ``sampler`` holds draws, tune, chains, seed, sampler and
     target_accept as for :func:`bayescale.fit`.
     """
-    likelihood = "binomial" if trials is not None else "beta"
     if noise not in (None, *LIKELIHOODS):
-        raise LawError(f"the sigmoid law takes noise='binomial' (with trials=) or 'beta', got {noise!r}")
-    if noise in LIKELIHOODS and noise != likelihood:
-        need = "needs trials= (a column of eval-set sizes or one size)" if noise == "binomial" else \
-            "cannot use trials=; drop trials to use the Beta likelihood"
-        raise LawError(f"noise={noise!r} {need}")
+        raise LawError(f"the sigmoid law takes noise='betabinomial' or 'binomial' (with trials=) or 'beta', "
+                       f"got {noise!r}")
+    if noise in COUNTS and trials is None:
+        raise LawError(f"noise={noise!r} needs trials= (a column of eval-set sizes or one size)")
+    if noise == "beta" and trials is not None:
+        raise LawError("noise='beta' cannot use trials=; drop trials to use the Beta likelihood")
+    likelihood = noise if noise is not None else "betabinomial" if trials is not None else "beta"
     data = prepare(df, x=x, y=y, group=group, law="sigmoid", noise="normal")
     above = data.y > 1
     if above.any():
@@ -131,8 +138,11 @@ def default_priors(data: CurveData, config: FitConfig) -> dict:
     }
     if data.n_groups > 1:
         priors["midpoint_sigma"] = _prior("HalfNormal", sigma=0.25 * span)
-    if config.options.get("likelihood", "beta") == "beta":
+    likelihood = config.options.get("likelihood", "beta")
+    if likelihood == "beta":
         priors["kappa"] = _prior("LogNormal", mu=np.log(50.0), sigma=1.0)
+    elif likelihood == "betabinomial":
+        priors["kappa"] = _prior("LogNormal", mu=np.log(100.0), sigma=1.5)
     return priors
 
 
@@ -149,8 +159,9 @@ def create_sigmoid_model(
     coords: Mapping[str, Sequence],
     group_index: np.ndarray,
     trials: np.ndarray | None = None,
+    likelihood: str = "betabinomial",
 ):
-    """Build the emergence model: binomial on counts when ``trials`` is given, else Beta.
+    """Build the emergence model: (beta-)binomial on counts when ``trials`` is given, else Beta.
 
     Parameters
     ----------
@@ -166,6 +177,8 @@ def create_sigmoid_model(
         Group code of each observation.
     trials : ndarray, optional
         Eval-set size per observation.
+    likelihood : {"betabinomial", "binomial"}
+        Likelihood of the counts when ``trials`` is given (ignored otherwise).
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -187,7 +200,12 @@ def create_sigmoid_model(
         p = pt.clip(p, 1e-9, 1 - 1e-9)
         if trials is not None:
             counts = np.round(accuracy * trials).astype("int64")
-            pm.Binomial("y_obs", n=trials.astype("int64"), p=p, observed=counts, dims="obs")
+            n = trials.astype("int64")
+            if likelihood == "binomial":
+                pm.Binomial("y_obs", n=n, p=p, observed=counts, dims="obs")
+            else:
+                kappa = priors["kappa"].create_variable("kappa")
+                pm.BetaBinomial("y_obs", n=n, alpha=p * kappa, beta=(1 - p) * kappa, observed=counts, dims="obs")
         else:
             kappa = priors["kappa"].create_variable("kappa")
             pm.Beta("y_obs", alpha=p * kappa, beta=(1 - p) * kappa, observed=squeezed(accuracy), dims="obs")
@@ -198,7 +216,7 @@ def build_model(data: CurveData, config: FitConfig):
     coords = {"group": list(data.groups), "obs": np.arange(len(data.y))}
     return create_sigmoid_model(
         np.log(data.x / data.x_ref), data.y, priors_from_dict(config.priors), coords, data.group_index,
-        trials_array(data, config),
+        trials_array(data, config), likelihood=config.options.get("likelihood", "beta"),
     )
 
 
@@ -217,17 +235,25 @@ def curve(posterior: xr.Dataset, data, group_code: int, rng: np.random.Generator
 
 
 def sample_predictive(mean: np.ndarray, posterior: xr.Dataset, data, config, rng: np.random.Generator) -> np.ndarray:
-    """Accuracy a new evaluation would measure: binomial with the data's median eval-set size, or Beta."""
+    """Accuracy a new evaluation would measure, with the data's median eval-set size for counts.
+
+    Binomial: ``c ~ Binomial(n, p)``; beta-binomial: a model's own ``p_i ~ Beta(p kappa,
+    (1 - p) kappa)`` first; Beta: the accuracy itself ``~ Beta(p kappa, (1 - p) kappa)``.
+    """
     p = np.clip(mean, 1e-9, 1 - 1e-9)
-    if config.options.get("likelihood") == "binomial":
+    likelihood = config.options.get("likelihood")
+    if likelihood in ("binomial", "betabinomial"):
         n = int(config.options["trials_predict"])
+        if likelihood == "betabinomial":
+            kappa = flat(posterior, "kappa")[:, None]
+            p = np.clip(rng.beta(p * kappa, (1 - p) * kappa), 0.0, 1.0)
         return rng.binomial(n, p) / n
     kappa = flat(posterior, "kappa")[:, None]
     return rng.beta(p * kappa, (1 - p) * kappa)
 
 
 def user_parameters(posterior: xr.Dataset, data) -> xr.Dataset:
-    """Floor, ceiling, steepness (per decade), midpoint scale (units of x), Beta precision."""
+    """Floor, ceiling, steepness (per decade), midpoint scale (units of x), precision ``kappa``."""
     mid = posterior["midpoint"] if "midpoint" in posterior else posterior["midpoint_mu"]
     out = {
         "floor": posterior["floor"],

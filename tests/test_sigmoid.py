@@ -36,7 +36,7 @@ def test_binomial_fit_recovers_the_midpoint(large_and_small):
     s = big.summary()
     assert s.loc["midpoint_x", "hdi_lower"] < MIDPOINT < s.loc["midpoint_x", "hdi_upper"]
     assert abs(s.loc["floor", "mean"] - 0.05) < 0.02 and abs(s.loc["ceiling", "mean"] - 0.85) < 0.05
-    assert big.config.options == {"likelihood": "binomial", "trials": 1000, "trials_predict": 1000}
+    assert big.config.options == {"likelihood": "betabinomial", "trials": 1000, "trials_predict": 1000}
 
 
 def test_a_smaller_eval_set_gives_a_wider_interval_at_the_same_accuracies(large_and_small):
@@ -73,8 +73,9 @@ def test_beta_likelihood_without_eval_set_size():
         (lambda d: d, {"trials": "n"}, DataError, "column 'n' is not in the data"),
         (lambda d: d, {"trials": 0}, DataError, "trials must be a column name or an integer >= 1"),
         (lambda d: d, {"noise": "binomial"}, LawError, "needs trials="),
+        (lambda d: d, {"noise": "betabinomial"}, LawError, "needs trials="),
         (lambda d: d, {"noise": "beta", "trials": 50}, LawError, "cannot use trials="),
-        (lambda d: d, {"noise": "lognormal"}, LawError, "takes noise='binomial'"),
+        (lambda d: d, {"noise": "lognormal"}, LawError, "takes noise='betabinomial' or 'binomial'"),
     ],
 )
 def test_sigmoid_inputs_are_validated(change, kwargs, error, match):
@@ -96,3 +97,16 @@ def test_sigmoid_fit_saves_reloads_and_plots(large_and_small, tmp_path):
     pd.testing.assert_frame_equal(again.predict([1e22, 1e24]), small.predict([1e22, 1e24]))
     fig = small.plot(at=[1e25])
     assert fig.axes[0].get_yscale() == "linear"
+
+
+def test_pure_binomial_is_narrower_than_beta_binomial_and_flags_emergence(large_and_small):
+    big, _ = large_and_small
+    pure = bs.fit(accuracies(seed=None), law="sigmoid", x="flops", y="acc", trials=1000, noise="binomial", seed=1,
+                  **SAMPLING)
+    assert pure.config.options["likelihood"] == "binomial" and "kappa" not in pure.summary().index
+    a, b = pure.predict([1e23]).iloc[0], big.predict([1e23]).iloc[0]
+    assert a["upper"] - a["lower"] <= b["upper"] - b["lower"] + 1e-9
+    flags = pure.flags(at=[1e26])
+    assert "irreducible_floor" not in set(flags["code"])  # a sigmoid has a ceiling, not a floor
+    regime = flags[flags["code"] == "regime"].iloc[0]
+    assert "emergence" in regime["message"]
