@@ -179,9 +179,29 @@ class StackedFit:
     def config(self):
         return self.best.config
 
-    def summary(self) -> pd.DataFrame:
-        """The LOO comparison with stacking weights (see :attr:`comparison`)."""
+    def summary(self, prob: float = 0.9) -> pd.DataFrame:
+        """The LOO comparison with stacking weights (see :attr:`comparison`).
+
+        ``prob`` is accepted for the same call as :meth:`bayescale.ScalingFit.summary`;
+        each law's parameters are in ``fits[name].summary(prob)``.
+        """
         return self.comparison.copy()
+
+    def save(self, path) -> list[str]:
+        """Save every law's fit next to ``path`` (``out.nc`` -> ``out.power.nc``, ``out.broken.nc``).
+
+        Reload them with :func:`bayescale.load` and rebuild the ensemble with
+        ``StackedFit({name: fit, ...})``. Returns the paths written.
+        """
+        from pathlib import Path
+
+        path = Path(path)
+        written = []
+        for name, f in self.fits.items():
+            target = path.with_name(f"{path.stem}.{name}{path.suffix or '.nc'}")
+            f.save(target)
+            written.append(str(target))
+        return written
 
     def _mixture(self, per_law: dict[str, np.ndarray], seed: int | None) -> np.ndarray:
         rng = np.random.default_rng([self.seed if seed is None else seed, 777])

@@ -94,3 +94,13 @@ def test_stacked_fit_plots_and_flags(stacked):
     assert {"regime", "extrapolation", "irreducible_floor"} <= set(flags["code"])
     regime = flags[flags["code"] == "regime"].iloc[0]
     assert "cold start" in regime["message"]
+
+
+def test_stacked_fit_saves_each_law_and_rebuilds(stacked, tmp_path):
+    paths = stacked.save(tmp_path / "stack.nc")
+    assert [p.rsplit("/", 1)[-1] for p in paths] == ["stack.power.nc", "stack.broken.nc"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        again = StackedFit({name: bs.load(p) for name, p in zip(stacked.fits, paths, strict=True)})
+    pd.testing.assert_series_equal(again.weights, stacked.weights)
+    pd.testing.assert_frame_equal(again.predict([FAR]), stacked.predict([FAR]))
