@@ -9,6 +9,7 @@ from typing import Any
 from bayescale.errors import LawError
 
 SLOPES = ("shared", "varying")
+POOLING = ("auto", "centered", "noncentered")
 FLOORS = ("shared", "group")
 SAMPLERS = ("pymc", "nutpie", "numpyro", "blackjax")
 
@@ -24,6 +25,7 @@ class FitConfig:
     noise: str = "lognormal"
     slopes: str = "shared"
     floor: str = "shared"
+    pooling: str = "auto"
     draws: int = 1000
     tune: int = 1000
     chains: int = 4
@@ -41,6 +43,8 @@ class FitConfig:
             raise LawError(f"slopes must be one of {SLOPES}, got {self.slopes!r}")
         if self.floor not in FLOORS:
             raise LawError(f"floor must be one of {FLOORS}, got {self.floor!r}")
+        if self.pooling not in POOLING:
+            raise LawError(f"pooling must be one of {POOLING}, got {self.pooling!r}")
         if self.sampler not in SAMPLERS:
             raise LawError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
         for name in ("draws", "tune", "chains"):

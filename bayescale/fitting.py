@@ -31,6 +31,7 @@ def fit(
     noise: str | None = None,
     slopes: str = "shared",
     floor: str = "shared",
+    pooling: str = "auto",
     priors: Mapping[str, Any] | None = None,
     draws: int = 1000,
     tune: int = 1000,
@@ -69,6 +70,11 @@ def fit(
         Share the exponent across groups, or pool ``log alpha_g`` hierarchically.
     floor : {"shared", "group"}
         One irreducible floor ``E`` for all groups, or pooled per-group floors.
+    pooling : {"auto", "centered", "noncentered"}
+        Parametrisation of the partial pooling (power law). Non-centred
+        (``log A_g = mu + tau z_g``) suits groups with few points; centred suits groups
+        with many informative points. ``auto`` picks centred when every group has at
+        least 10 points. The model is the same; only the sampler's geometry changes.
     priors : mapping, optional
         Replacement priors by parameter name (``pymc_extras.prior.Prior`` or dicts);
         see ``fit.priors`` for the names and defaults.
@@ -134,7 +140,7 @@ def fit(
         raise LawError(f"breaks= applies to the broken law only, not to {law!r}")
     seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else int(seed)
     config = FitConfig(
-        law=law, x=x, y=y, group=group, noise=noise, slopes=slopes, floor=floor,
+        law=law, x=x, y=y, group=group, noise=noise, slopes=slopes, floor=floor, pooling=pooling,
         draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
         target_accept=target_accept, options={} if breaks is None else {"breaks": breaks},
     ).validate()

@@ -45,7 +45,7 @@ from bayescale.errors import SpecError
 
 TABLES = {
     "data": {"dataset", "path", "filter", "range"},
-    "model": {"law", "x", "y", "group", "noise", "slopes", "floor", "priors"},
+    "model": {"law", "x", "y", "group", "noise", "slopes", "floor", "pooling", "priors", "breaks", "trials"},
     "sampling": {"draws", "tune", "chains", "seed", "sampler", "target_accept"},
     "predict": {"at", "prob", "groups"},
     "output": {"plot", "save"},
