@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "fit": ("bayescale.fitting", "fit"),
     "fit_many": ("bayescale.batch", "fit_many"),
+    "backtest": ("bayescale.backtest", None),  # a callable module: bayescale.backtest(df, ...)
     "load_batch": ("bayescale.batch", "load_batch"),
     "load": ("bayescale.io", "load_fit"),
     "compare": ("bayescale.comparison", "compare"),

@@ -44,6 +44,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,7 @@ from bayescale.errors import DataError, SpecError
 LEVELS = (0.5, 0.8, 0.9)
 METHODS = ("bayescale", "bayescale+disc", "ls", "ls_bootstrap", "loglinear")
 DISTANCE_BINS = (0.0, 0.1, 0.25, 0.5, 1.0, np.inf)
-MIN_TRAIN = 3
+MIN_TRAIN = 5  # the power law has 4 parameters (E, A, alpha, sigma): every method gets the same curves
 
 
 # ---------------------------------------------------------------------- splits
@@ -104,6 +105,8 @@ def _one_cutoff(item) -> Cutoff:
             value = str(value)
         else:
             raise SpecError(f"unknown split kind {kind!r}; use frac, x, last or column")
+    except SpecError:
+        raise
     except (TypeError, ValueError):
         raise SpecError(f"bad split value {value!r} for kind {kind!r}") from None
     return Cutoff(kind, value)
@@ -223,7 +226,7 @@ def run_task(task: Mapping[str, Any]) -> dict:
         attempt("loglinear", lambda: baselines.loglinear_draws(x_tr, y_tr, x_te, seed=seed))
     if spec["discrepancy"] and "bayescale" in draws:
         mask = _inner_mask(x_tr, spec["inner"])
-        if mask.sum() >= max(MIN_TRAIN, 4) and (~mask).sum() >= 1:
+        if mask.sum() >= MIN_TRAIN and (~mask).sum() >= 1:
             try:
                 d_in = _bayes_draws(frame[mask], x_tr[~mask], spec, seed + 1)
                 log_d = np.log(np.maximum(d_in, 1e-300))
@@ -371,10 +374,13 @@ class BacktestResult:
                                         "abs_rel_err", "n_points")) -> pd.DataFrame:
         """The summary with methods as columns: rows are (``by``..., metric)."""
         long = self.summary(by).melt(id_vars=[*by, "method"], value_vars=list(metrics), var_name="metric")
-        wide = long.pivot_table(index=[*by, "metric"], columns="method", values="value", sort=False, dropna=False)
+        wide = long.set_index([*by, "metric", "method"])["value"].unstack("method")
         wide = wide[[m for m in METHODS if m in wide.columns]]
         wide.columns.name = None
-        return wide.reset_index()
+        wide = wide.reset_index()
+        wide["_metric"] = wide["metric"].map({m: i for i, m in enumerate(metrics)})
+        wide = wide.sort_values([*by, "_metric"], kind="stable").drop(columns="_metric")
+        return wide.reset_index(drop=True)
 
     def save(self, folder) -> Path:
         """Write ``points.csv``, ``summary.csv``, ``table.csv``, ``per_curve.csv``, ``by_distance.csv``,
@@ -515,27 +521,32 @@ def backtest(
     -------
     BacktestResult
     """
-    from bayescale.batch import curve_seed
-    from bayescale.executors import make_executor
 
-    started = time.perf_counter()
+    spec = {"law": law, "noise": "lognormal" if noise is None else noise, "priors": priors, "draws": draws,
+            "tune": tune, "chains": chains, "target_accept": target_accept,
+            "sampler": sampler or _default_sampler(), "baselines": baselines, "n_boot": n_boot,
+            "discrepancy": discrepancy, "inner": inner}
+    if not 0 < inner < 1:
+        raise SpecError(f"inner must be in (0, 1), got {inner!r}")
+    if train_column is not None:
+        split = f"column:{train_column}"
+    data = {name: {"df": df, "x": x, "y": y, "group": group, "split": split}}
+    return backtest_datasets(data, spec=spec, seed=seed, workers=workers, executor=executor, scheduler=scheduler,
+                             progress=progress)
+
+
+def _tasks(name: str, df, *, x: str, y: str, group, split, spec: Mapping, seed: int, tasks: list, meta: dict,
+           failures: list) -> None:
+    """Cut every curve of one data set at every cutoff; append the fits to run to ``tasks``."""
+    from bayescale.batch import curve_seed
+
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     for column in (x, y):
         if column not in df.columns:
             raise DataError(f"column {column!r} is not in the data; columns are {', '.join(map(str, df.columns))}")
-    if train_column is not None:
-        split = f"column:{train_column}"
     cutoffs = parse_split(split)
-    if not 0 < inner < 1:
-        raise SpecError(f"inner must be in (0, 1), got {inner!r}")
     columns = {c.value: _bool_column(df, c.value) for c in cutoffs if c.kind == "column"}
-    spec = {"law": law, "noise": "lognormal" if noise is None else noise, "priors": priors, "draws": draws,
-            "tune": tune, "chains": chains, "target_accept": target_accept,
-            "sampler": sampler or _default_sampler(), "baselines": baselines, "n_boot": n_boot,
-            "discrepancy": discrepancy, "inner": inner}
-
-    tasks, meta, failures = [], {}, []
     for curve, frame in _curves(df, group):
         xs = pd.to_numeric(frame[x], errors="coerce").to_numpy(dtype=float)
         ys = pd.to_numeric(frame[y], errors="coerce").to_numpy(dtype=float)
@@ -549,21 +560,59 @@ def backtest(
                 continue
             mask = train_mask(xs[ok], cutoff, None if col is None else col[ok])
             n_train, n_test = int(mask.sum()), int((~mask).sum())
-            if len(np.unique(xs[ok][mask])) < MIN_TRAIN or n_test == 0:
-                why = (f"only {n_train} training rows ({len(np.unique(xs[ok][mask]))} distinct x; need {MIN_TRAIN})"
+            distinct = len(np.unique(xs[ok][mask]))
+            if distinct < MIN_TRAIN or n_test == 0:
+                why = (f"only {n_train} training rows ({distinct} distinct {x!r}; need {MIN_TRAIN})"
                        if n_test else "no held-out rows")
                 failures.append({**base, "method": "all", "reason": why})
                 continue
             if (ys[ok] <= 0).any():
                 bad = frame.index[ok][ys[ok] <= 0][:5].tolist()
-                failures.append({**base, "method": "all", "reason": f"{y!r} must be > 0 to be scored on the log "
-                                                                     f"scale; rows {bad}"})
+                why = f"{y!r} must be > 0 to be scored on the log scale; rows {bad}"
+                failures.append({**base, "method": "all", "reason": why})
                 continue
             task_id = f"{len(tasks)}"
             meta[task_id] = {**base, "x_test": xs[ok][~mask], "y_test": ys[ok][~mask],
                              "x_train_max": float(xs[ok][mask].max())}
             tasks.append((task_id, {"spec": spec, "seed": curve_seed(seed, [name, curve, cutoff.label]),
                                     "x_train": xs[ok][mask], "y_train": ys[ok][mask], "x_test": xs[ok][~mask]}))
+
+
+def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = None, seed: int = 0,
+                      workers: int | None = None, executor: str = "local", scheduler: str | None = None,
+                      progress: bool = True, **options) -> BacktestResult:
+    """Backtest several data sets in one pool of workers (each compiles the model once).
+
+    Parameters
+    ----------
+    data : mapping
+        ``name -> {"df": frame, "x": ..., "y": ..., "group": ..., "split": ...}``; the name becomes
+        the ``dataset`` column and the discrepancy is pooled per data set.
+    spec : mapping, optional
+        Fit settings as built by :func:`backtest`; otherwise ``options`` (the keyword arguments of
+        :func:`backtest`: ``law``, ``draws``, ``discrepancy``, ...) are used with its defaults.
+    seed, workers, executor, scheduler, progress
+        As in :func:`backtest`.
+    """
+    from bayescale.executors import make_executor
+
+    started = time.perf_counter()
+    if spec is None:
+        defaults = {"law": "power", "noise": None, "priors": None, "draws": 500, "tune": 500, "chains": 2,
+                    "target_accept": 0.95, "sampler": None, "baselines": True, "n_boot": 1000,
+                    "discrepancy": False, "inner": 0.6}
+        unknown = set(options) - set(defaults)
+        if unknown:
+            raise SpecError(f"unknown backtest options {sorted(unknown)}; known: {', '.join(defaults)}")
+        spec = {**defaults, **options}
+        spec["noise"] = spec["noise"] or "lognormal"
+        spec["sampler"] = spec["sampler"] or _default_sampler()
+    tasks: list = []
+    meta: dict = {}
+    failures: list = []
+    for name, item in data.items():
+        _tasks(name, item["df"], x=item["x"], y=item["y"], group=item.get("group"), split=item.get("split", 0.6),
+               spec=spec, seed=seed, tasks=tasks, meta=meta, failures=failures)
 
     results = {}
     if tasks:
@@ -577,18 +626,17 @@ def backtest(
         finally:
             pool.close()
 
-    # the discrepancy scale, pooled over the in-sample backtests of all curves
+    # the discrepancy scale of each data set, pooled over the in-sample backtests of its curves
     disc = {}
-    if discrepancy:
-        inner_rows = [r["inner"] for r in results.values() if r.get("inner")]
-        if inner_rows:
-            disc[name] = fit_discrepancy(*(np.concatenate([r[k] for r in inner_rows]) for k in ("d", "err", "var")))
-        else:
-            disc[name] = 0.0
+    if spec["discrepancy"]:
+        for name in data:
+            inner = [r["inner"] for t, r in results.items() if r.get("inner") and meta[t]["dataset"] == name]
+            disc[name] = (fit_discrepancy(*(np.concatenate([r[k] for r in inner]) for k in ("d", "err", "var")))
+                          if inner else 0.0)
 
     frames = []
-    for task_id, result in results.items():
-        m = meta[task_id]
+    for task_id in sorted(results, key=int):
+        result, m = results[task_id], meta[task_id]
         base = {k: m[k] for k in ("dataset", "curve", "cutoff")}
         if result.get("status") != "ok":
             failures.append({**base, "method": "all", "reason": result.get("reason")})
@@ -597,10 +645,10 @@ def backtest(
             failures.append({**base, **failure})
         distance = np.log10(m["x_test"] / m["x_train_max"])
         all_draws = dict(result["draws"])
-        if discrepancy and "bayescale" in all_draws:
+        if spec["discrepancy"] and "bayescale" in all_draws:
             rng = np.random.default_rng([seed, int(task_id)])
             b = all_draws["bayescale"]
-            all_draws["bayescale+disc"] = b * np.exp(rng.standard_normal(b.shape) * disc[name]
+            all_draws["bayescale+disc"] = b * np.exp(rng.standard_normal(b.shape) * disc[m["dataset"]]
                                                      * np.maximum(distance, 0)[None, :])
         for method, d in all_draws.items():
             scores = score_draws(m["y_test"], d)
@@ -614,3 +662,13 @@ def backtest(
                                     ignore_index=True)
     failures = pd.DataFrame(failures, columns=["dataset", "curve", "cutoff", "method", "reason"])
     return BacktestResult(points, failures, disc, time.perf_counter() - started)
+
+class _CallableModule(types.ModuleType):
+    """Importing ``bayescale.backtest`` (the module) rebinds the package attribute of the same name,
+    which is also the public function; a callable module keeps ``bayescale.backtest(df, ...)`` working."""
+
+    def __call__(self, *args, **kwargs) -> BacktestResult:
+        return backtest(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,120 @@
+"""``bayescale backtest data.csv --x step --y loss --group domain --split frac:0.6 [--out DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "backtest", help="fit the small-scale part of each curve, score forecasts of the rest against least squares",
+        description="Fit each curve below a cutoff and score the held-out points: coverage of 50/80/90%% intervals, "
+                    "width, CRPS, RMSLE and relative error against extrapolation distance, beside least-squares, "
+                    "bootstrap and log-log baselines on the same splits.")
+    parser.add_argument("csv", help="tidy CSV file")
+    parser.add_argument("--x", required=True, help="column of the scale")
+    parser.add_argument("--y", required=True, help="column of the metric (> 0)")
+    parser.add_argument("--group", nargs="+", help="column(s) identifying a curve")
+    parser.add_argument("--law", default="power", help="law to fit (default: power)")
+    parser.add_argument("--noise", choices=["lognormal", "studentt", "normal"])
+    parser.add_argument("--split", action="append", metavar="SPEC",
+                        help="frac:F (fit the first F of each curve's log-x range), x:X (fit x < X), last:K (all "
+                             "but the K largest x); repeat or give frac:0.4,0.6 for a rolling origin "
+                             "(default frac:0.6)")
+    parser.add_argument("--train-column", metavar="COL", help="boolean column marking the rows to fit on")
+    parser.add_argument("--discrepancy", action="store_true",
+                        help="add the distance-growing discrepancy learned from in-sample backtests")
+    parser.add_argument("--no-baselines", action="store_true", help="skip the least-squares baselines")
+    parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    parser.add_argument("--workers", type=int, help="processes (default: all cores; 1 runs inline)")
+    parser.add_argument("--executor", default="local", choices=["local", "dask"])
+    parser.add_argument("--scheduler", help="Dask scheduler address (with --executor dask)")
+    group = parser.add_argument_group("sampling")
+    group.add_argument("--draws", type=int, default=500, help="posterior draws per chain (default 500)")
+    group.add_argument("--tune", type=int, default=500, help="tuning steps per chain (default 500)")
+    group.add_argument("--chains", type=int, default=2, help="chains (default 2)")
+    group.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    group.add_argument("--sampler", choices=["pymc", "nutpie"], help="NUTS (default nutpie if installed)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", metavar="DIR", help="write points/summary/table/per_curve/by_distance/failures CSVs here")
+    out.add_argument("--table", metavar="CSV", help="write the table (methods as columns) here")
+    out.add_argument("--plot-calibration", metavar="PNG", help="write the calibration figure here")
+    out.add_argument("--plot-error", metavar="PNG", help="write the error-vs-distance figure here")
+    out.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
+    out.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _positive(value, name: str) -> None:
+    from bayescale.errors import SpecError
+
+    if value is not None and value < 1:
+        raise SpecError(f"--{name} must be >= 1, got {value}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import pandas as pd
+
+    from bayescale.backtest import backtest
+    from bayescale.console import print_table
+    from bayescale.errors import DataError, SpecError
+    from bayescale.io import atomic_write, check_writable
+
+    if not Path(args.csv).is_file():
+        raise DataError(f"data file {args.csv!r} does not exist")
+    if args.split and args.train_column:
+        raise SpecError("give either --split or --train-column, not both")
+    for name in ("workers", "n_boot", "draws", "tune", "chains"):
+        _positive(getattr(args, name), name.replace("_", "-"))
+    for path in (args.table, args.plot_calibration, args.plot_error):
+        if path:
+            check_writable(path)
+    try:
+        df = pd.read_csv(args.csv)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"cannot read {args.csv!r} as CSV: {exc}") from exc
+    split = [item for spec in args.split for item in _expand(spec)] if args.split else 0.6
+    group = args.group[0] if args.group and len(args.group) == 1 else args.group
+    result = backtest(
+        df, law=args.law, x=args.x, y=args.y, group=group, split=split, train_column=args.train_column,
+        name=Path(args.csv).stem, noise=args.noise, draws=args.draws, tune=args.tune, chains=args.chains,
+        seed=args.seed, sampler=args.sampler, baselines=not args.no_baselines, n_boot=args.n_boot,
+        discrepancy=args.discrepancy, workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+        progress=not args.quiet,
+    )
+    plain = True if args.plain else None
+    table = result.table()
+    print_table(table, "Backtest (methods as columns)", index=False, plain=plain)
+    if result.discrepancy:
+        print("\ndiscrepancy sd per decade beyond the fitted range: "
+              + ", ".join(f"{k} {v:.4g}" for k, v in result.discrepancy.items()))
+    if len(result.failures):
+        print_table(result.failures, f"{len(result.failures)} fits failed (recorded, skipped)", index=False,
+                    plain=plain)
+    print(f"\n{result.seconds:.1f} s")
+    if args.out:
+        print(f"wrote {result.save(args.out)}/")
+    if args.table:
+        atomic_write(args.table, lambda p: table.to_csv(p, index=False))
+        print(f"wrote {args.table}")
+    if len(result.points) and (args.plot_calibration or args.plot_error):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        if args.plot_calibration:
+            result.plot_calibration().savefig(args.plot_calibration, dpi=120)
+            print(f"wrote {args.plot_calibration}")
+        if args.plot_error:
+            result.plot_error().savefig(args.plot_error, dpi=120)
+            print(f"wrote {args.plot_error}")
+    return 0
+
+
+def _expand(spec: str) -> list[str]:
+    """``frac:0.4,0.6`` -> ``["frac:0.4", "frac:0.6"]`` (a rolling origin)."""
+    if ":" in spec and "," in spec and not spec.startswith("column:"):
+        kind, values = spec.split(":", 1)
+        return [f"{kind}:{v}" for v in values.split(",")]
+    return [spec]

@@ -1,0 +1,213 @@
+"""Backtests: splits, scores, baselines on noise-free data, failures recorded, calibration on simulated curves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayescale
+from bayescale import backtest as bt
+from bayescale import baselines
+from bayescale.errors import DataError, SpecError
+
+FAST = {"draws": 300, "tune": 300, "chains": 2, "workers": 1, "progress": False}
+
+
+def simulate(n_curves: int, *, n_points: int = 12, sigma: float = 0.02, seed: int = 0) -> pd.DataFrame:
+    """Curves y = E + A x^-alpha with log-normal noise, parameters varying by curve."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(n_curves):
+        E, A, alpha = rng.uniform(1.0, 2.0), rng.uniform(20, 60), rng.uniform(0.25, 0.45)
+        x = np.logspace(3, 7, n_points)
+        y = (E + A * x**-alpha) * np.exp(rng.normal(0, sigma, n_points))
+        rows.append(pd.DataFrame({"curve": f"c{c:02d}", "x": x, "y": y}))
+    return pd.concat(rows, ignore_index=True)
+
+
+# ---------------------------------------------------------------------- baselines, noise-free
+def test_least_squares_recovers_noise_free_power_law():
+    x = np.logspace(6, 9, 15)
+    y = 1.5 + 3e3 * x**-0.4
+    fit = baselines.fit_power_ls(x, y)
+    np.testing.assert_allclose(fit.E, 1.5, rtol=1e-6)
+    assert fit.alpha == pytest.approx(0.4, rel=1e-6)
+    assert fit.A_at_one == pytest.approx(3e3, rel=1e-5)
+    x_far = np.array([1e10, 1e11])
+    np.testing.assert_allclose(baselines.power_ls_point(x[:10], y[:10], x_far)[0], 1.5 + 3e3 * x_far**-0.4,
+                               rtol=1e-6)
+
+
+def test_bootstrap_and_loglinear_collapse_on_noise_free_data():
+    x = np.logspace(0, 3, 10)
+    y = 2.0 + 5.0 * x**-0.5
+    draws = baselines.power_ls_bootstrap(x, y, [1e4, 1e5], n_boot=50, seed=1)
+    assert draws.shape == (50, 2)
+    np.testing.assert_allclose(draws, np.broadcast_to(2.0 + 5.0 * np.array([1e4, 1e5]) ** -0.5, (50, 2)), rtol=1e-6)
+    line = baselines.fit_loglinear(x, 3.0 * x**-0.7)
+    assert line.slope == pytest.approx(-0.7)
+    assert np.exp(line.intercept) == pytest.approx(3.0)
+    np.testing.assert_allclose(baselines.loglinear_draws(x, 3.0 * x**-0.7, [1e5], n_draws=20), 3.0 * 1e5**-0.7,
+                               rtol=1e-9)
+
+
+def test_baselines_reject_bad_input():
+    with pytest.raises(DataError, match="at least 3 points, got 2"):
+        baselines.fit_power_ls([1, 2], [1, 2])
+    with pytest.raises(DataError, match=r"x > 0 and y > 0; bad rows \[1\]"):
+        baselines.fit_power_ls([1, 2, 3], [1, -2, 3])
+
+
+# ---------------------------------------------------------------------- splits and scores
+def test_splits_parse_and_cut():
+    assert [c.label for c in bt.parse_split(0.6)] == ["frac:0.6"]
+    assert [c.label for c in bt.parse_split("frac:0.4,0.6")] == ["frac:0.4", "frac:0.6"]
+    assert bt.parse_split({"last": 2}) == [bt.Cutoff("last", 2)]
+    x = np.array([1.0, 10.0, 100.0, 1000.0, 10000.0])
+    np.testing.assert_array_equal(bt.train_mask(x, bt.Cutoff("frac", 0.5)), [True, True, True, False, False])
+    np.testing.assert_array_equal(bt.train_mask(x, bt.Cutoff("x", 100.0)), [True, True, False, False, False])
+    np.testing.assert_array_equal(bt.train_mask(x[::-1], bt.Cutoff("last", 2)), [False, False, True, True, True])
+    with pytest.raises(SpecError, match=r"split fraction must be in \(0, 1\), got 1.5"):
+        bt.parse_split(1.5)
+    with pytest.raises(SpecError, match="unknown split kind 'median'"):
+        bt.parse_split("median:3")
+    with pytest.raises(SpecError, match="split 'last' needs a whole number of points >= 1, got '0'"):
+        bt.parse_split("last:0")
+
+
+def test_crps_and_scores_match_definitions():
+    rng = np.random.default_rng(0)
+    draws = rng.normal(size=(200, 3))
+    y = np.array([0.0, 1.0, -2.0])
+    brute = np.mean(np.abs(draws - y), axis=0) - 0.5 * np.mean(np.abs(draws[:, None, :] - draws[None, :, :]),
+                                                               axis=(0, 1))
+    np.testing.assert_allclose(bt.crps_from_draws(draws, y), brute, rtol=1e-10)
+    scores = bt.score_draws(np.array([1.0, 5.0]), np.tile(np.linspace(0.5, 1.5, 101)[:, None], (1, 2)))
+    assert scores["covered90"].tolist() == [1.0, 0.0]
+    assert scores["pit"][0] == pytest.approx(0.5)
+    assert scores["abs_rel_err"].tolist() == pytest.approx([0.0, 0.8])
+    point = bt.score_draws(np.array([2.0]), np.array([[1.0]]))  # a point forecast: CRPS is the absolute log error
+    assert point["crps_log"][0] == pytest.approx(np.log(2.0))
+    assert np.isnan(point["covered90"][0])
+
+
+def test_discrepancy_scale_recovered():
+    rng = np.random.default_rng(3)
+    d = rng.uniform(0.05, 1.0, 4000)
+    err = rng.normal(0, np.sqrt(0.01**2 + (0.2 * d) ** 2))
+    assert bt.fit_discrepancy(d, err, np.full_like(d, 0.01**2)) == pytest.approx(0.2, rel=0.05)
+    assert bt.fit_discrepancy(d, rng.normal(0, 0.01, 4000), np.full_like(d, 0.01**2)) < 0.01
+
+
+# ---------------------------------------------------------------------- the loop
+@pytest.fixture(scope="module")
+def train_column_run():
+    df = simulate(2, n_points=10, seed=5)
+    rng = np.random.default_rng(1)
+    df["train"] = rng.random(len(df)) < 0.7  # not a prefix in x: the column alone decides
+    df.loc[df.groupby("curve")["x"].idxmax(), "train"] = False
+    df.loc[df.groupby("curve")["x"].idxmin(), "train"] = True
+    result = bayescale.backtest(df, x="x", y="y", group="curve", train_column="train", n_boot=20, **FAST)
+    return df, result
+
+
+@pytest.mark.slow
+def test_train_column_is_honoured_exactly(train_column_run):
+    df, result = train_column_run
+    assert result.failures.empty
+    for curve, frame in df.groupby("curve"):
+        scored = result.points[(result.points["curve"] == curve) & (result.points["method"] == "ls")]
+        held_out = frame[~frame["train"]].sort_values("x")
+        np.testing.assert_array_equal(scored["x"].to_numpy(), held_out["x"].to_numpy())
+        train = frame[frame["train"]]
+        expected = baselines.fit_power_ls(train["x"], train["y"])(held_out["x"].to_numpy())
+        np.testing.assert_allclose(scored["median"].to_numpy(), expected, rtol=1e-8)
+    assert set(result.points["method"]) == {"bayescale", "ls", "ls_bootstrap", "loglinear"}
+    assert set(result.points["cutoff"]) == {"column:train"}
+
+
+def test_bad_train_column_named():
+    df = simulate(1, n_points=6)
+    df["train"] = ["yes"] + [True] * 5
+    message = r"train column 'train' must be boolean \(true/false, 1/0\); bad values at rows \[0\]"
+    with pytest.raises(DataError, match=message):
+        bayescale.backtest(df, x="x", y="y", train_column="train", **FAST)
+    with pytest.raises(DataError, match="train column 'fit_me' is not in the data"):
+        bayescale.backtest(df, x="x", y="y", train_column="fit_me", **FAST)
+    with pytest.raises(DataError, match="column 'loss' is not in the data"):
+        bayescale.backtest(df, x="x", y="loss", **FAST)
+
+
+@pytest.mark.slow
+def test_failing_curve_is_recorded_and_skipped(monkeypatch):
+    df = simulate(3, n_points=10, seed=2)
+    df.loc[df["curve"] == "c01", "y"] *= -1  # not a positive metric: cannot be scored on the log scale
+    short = pd.DataFrame({"curve": "short", "x": [1.0, 10.0, 100.0, 1000.0], "y": [3.0, 2.0, 1.5, 1.2]})
+    real = bt._bayes_draws
+
+    def flaky(frame, x_eval, spec, seed):  # the sampler blows up on one curve only
+        if frame["y"].iloc[0] == df.loc[df["curve"] == "c02", "y"].iloc[0]:
+            raise FloatingPointError("sampler exploded")
+        return real(frame, x_eval, spec, seed)
+
+    monkeypatch.setattr(bt, "_bayes_draws", flaky)
+    result = bayescale.backtest(pd.concat([df, short]), x="x", y="y", group="curve", n_boot=20, **FAST)
+    failures = result.failures.set_index("curve")
+    assert "'y' must be > 0 to be scored on the log scale" in failures.loc["c01", "reason"]
+    assert failures.loc["short", "reason"] == "only 2 training rows (2 distinct 'x'; need 5)"
+    assert failures.loc["c02", "method"] == "bayescale"
+    assert failures.loc["c02", "reason"] == "FloatingPointError: sampler exploded"
+    scored = result.points.groupby("curve")["method"].unique().map(set).to_dict()
+    assert scored["c00"] == {"bayescale", "ls", "ls_bootstrap", "loglinear"}
+    assert scored["c02"] == {"ls", "ls_bootstrap", "loglinear"}  # the baselines still ran on its split
+    assert "c01" not in scored and "short" not in scored
+
+
+@pytest.mark.slow
+def test_intervals_calibrated_on_curves_simulated_from_the_model(tmp_path):
+    """Data from the model itself: 90% intervals cover ~90% of held-out points (binomial band)."""
+    from scipy.stats import binom
+
+    df = simulate(16, n_points=10, sigma=0.03, seed=11)
+    result = bayescale.backtest(df, x="x", y="y", group="curve", split="frac:0.7", n_boot=20, discrepancy=True,
+                                **FAST)
+    assert result.failures.empty
+    ours = result.points[result.points["method"] == "bayescale"]
+    n = len(ours)
+    assert n == 16 * 3
+    for level in (50, 80, 90):
+        lo, hi = binom.ppf([0.005, 0.995], n, level / 100) / n
+        assert lo - 0.05 <= ours[f"covered{level}"].mean() <= hi + 0.05, level
+    # the data follow the law exactly: the in-sample backtests call for (almost) no discrepancy
+    assert result.discrepancy["data"] < 0.05
+    table = result.table()
+    assert list(table.columns) == ["dataset", "cutoff", "metric", "bayescale", "bayescale+disc", "ls",
+                                   "ls_bootstrap", "loglinear"]
+    assert table.set_index("metric").loc["n_points", "bayescale"] == n
+    folder = result.save(tmp_path / "bt")
+    assert {p.name for p in folder.iterdir()} >= {"points.csv", "table.csv", "failures.csv", "by_distance.csv"}
+    fig = result.plot_calibration()
+    assert len(fig.axes[0].lines) >= 4
+    result.plot_error()
+
+
+def test_cli_backtest(tmp_path, capsys):
+    from bayescale.cli import main
+
+    df = simulate(2, n_points=8, seed=4)
+    df.loc[df["curve"] == "c01", "y"] = 0.0
+    csv = tmp_path / "curves.csv"
+    df.to_csv(csv, index=False)
+    code = main(["backtest", str(csv), "--x", "x", "--y", "y", "--group", "curve", "--split", "last:2",
+                 "--workers", "1", "--draws", "200", "--tune", "200", "--n-boot", "20", "--quiet", "--plain",
+                 "--out", str(tmp_path / "out"), "--plot-calibration", str(tmp_path / "cal.png")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Backtest (methods as columns)" in out and "ls_bootstrap" in out
+    assert "'y' must be > 0" in out
+    points = pd.read_csv(tmp_path / "out" / "points.csv")
+    assert set(points["curve"]) == {"c00"} and len(points[points["method"] == "bayescale"]) == 2
+    assert (tmp_path / "cal.png").stat().st_size > 0
+    assert main(["backtest", str(csv), "--x", "x", "--y", "y", "--split", "frac:2"]) == 2
+    assert "split fraction must be in (0, 1), got 2.0" in capsys.readouterr().err
