@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "fit": ("bayescale.fitting", "fit"),
+    "observational": ("bayescale.observational", "observational"),
+    "ObservationalFit": ("bayescale.observational", "ObservationalFit"),
     "fit_many": ("bayescale.batch", "fit_many"),
     "backtest": ("bayescale.backtest", None),  # a callable module: bayescale.backtest(df, ...)
     "load_batch": ("bayescale.batch", "load_batch"),

@@ -12,7 +12,7 @@ import argparse
 import sys
 from importlib import import_module
 
-COMMANDS = ["fit", "run", "datasets", "audit", "fit-many", "backtest"]
+COMMANDS = ["fit", "run", "datasets", "audit", "fit-many", "backtest", "observational"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -668,7 +668,9 @@ class ObservationalFit:
             return out
         from arviz_stats import ess, rhat
 
-        post = self.idata["posterior"].dataset[["W", "b", "sigma", "beta", "alpha", "resid_sigma"]]
+        dataset = self.idata["posterior"].dataset
+        names = [n for n in ("W_low", "b_free", "sigma", "beta", "alpha", "resid_sigma") if n in dataset]
+        post = dataset[names]
         out["max_rhat"] = float(max(float(v.max()) for v in rhat(post).data_vars.values()))
         out["min_ess_bulk"] = float(min(float(v.min()) for v in ess(post).data_vars.values()))
         stats = self.idata["sample_stats"].dataset
