@@ -121,6 +121,8 @@ class CurveStore:
         (root / CURVES).mkdir(exist_ok=True)
         store = cls(root, manifest)
         store._acquire_lock()
+        for stale in (root / CURVES).glob(".*.tmp"):  # half-written files of a killed run, never read
+            stale.unlink(missing_ok=True)
         try:
             old = store.read_manifest()
             if old is None:
