@@ -217,3 +217,20 @@ def test_reproduce_command_quotes_and_keeps_order():
                               quiet=False, at=[1e6, 2e6], handler=print)
     assert reproduce_command(args, ["spec"], seed=42) == (
         "bayescale run 'my spec.toml' --draws 10 --seed 42 --plain --at 1000000.0 2000000.0")
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::bayescale.errors.SamplingWarning")  # Pareto k with 2 x 150 draws
+def test_stacked_fit_report_has_the_comparison_and_weights(made):
+    """A stacked fit adds the LOO table and weights; two copies of one fit must share the weight evenly."""
+    import bayescale as bs
+    from bayescale.report import render_report
+    from bayescale.stacking import StackedFit
+
+    fit = bs.load(made.parent / "study.nc")
+    html = render_report(StackedFit({"power": fit, "copy": fit}), at=[1e6], prob=0.8)
+    headings = re.findall(r"<h2>([^<]*)</h2>", html)
+    assert headings == [*EXPECTED_SECTIONS[:4], "Law comparison", *EXPECTED_SECTIONS[4:]]
+    assert "Stacking weights: power 0.50, copy 0.50." in html
+    assert "<h3>power law</h3>" in html and "<h3>copy law</h3>" in html
+    assert ">stacked<" in html  # the by-law prediction table
