@@ -22,6 +22,7 @@ _EXPORTS = {
     "compare": ("bayescale.comparison", "compare"),
     "ScalingFit": ("bayescale.result", "ScalingFit"),
     "ChinchillaFit": ("bayescale.chinchilla", "ChinchillaFit"),
+    "StackedFit": ("bayescale.stacking", "StackedFit"),
     "audit": ("bayescale.audit", "audit"),
     "NEW_GROUP": ("bayescale.posterior", "NEW_GROUP"),
     "datasets": ("bayescale.datasets", None),
