@@ -12,7 +12,7 @@ from bayescale.errors import BayescaleError, DataError
 
 TRUE_ALPHA = {"a": 0.25, "b": 0.35, "c": 0.45}
 SMALL = {"draws": 300, "tune": 300, "chains": 2}
-TINY = {"draws": 150, "tune": 150, "chains": 2}
+TINY = {"draws": 100, "tune": 100, "chains": 2}
 
 
 def _curves(alphas: dict, seed: int = 0, n: int = 20) -> pd.DataFrame:
@@ -128,14 +128,24 @@ def test_bad_arguments_are_refused_before_fitting():
         fit_many(df.assign(task=lambda d: d["task"].where(d.index != 3)), by="task", x="params", y="loss")
 
 
+_REFERENCE = {}
+
+
 def _reference(df):
+    """Inline run of the multi-process tests' data (computed once)."""
+    if "ref" not in _REFERENCE:
+        _REFERENCE["ref"] = _fit_reference(df)
+    return _REFERENCE["ref"]
+
+
+def _fit_reference(df):
     return fit_many(df, by="task", x="params", y="loss", at=[1e11], seed=3, sampler="pymc", workers=1,
                     progress=False, **TINY)
 
 
 @pytest.mark.slow
 def test_local_processes_give_the_inline_results():
-    df = _curves(TRUE_ALPHA)
+    df = _curves({**TRUE_ALPHA, "d": 0.3})
     pooled = fit_many(df, by="task", x="params", y="loss", at=[1e11], seed=3, sampler="pymc", workers=2,
                       progress=False, **TINY)
     reference = _reference(df)
@@ -144,19 +154,41 @@ def test_local_processes_give_the_inline_results():
 
 
 @pytest.mark.slow
-def test_dask_local_cluster_gives_the_local_results():
+def test_dask_local_cluster_survives_a_killed_worker_with_the_local_results(tmp_path):
     pytest.importorskip("distributed")
-    from distributed import LocalCluster
+    import os
+    import signal
+    import threading
+    import time
 
-    df = _curves(TRUE_ALPHA)
+    from distributed import Client, LocalCluster
+
+    df = _curves({**TRUE_ALPHA, "d": 0.3})
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                            dashboard_address=None)
+    outcome = {}
+
+    def run():
+        outcome["result"] = fit_many(df, by="task", x="params", y="loss", at=[1e11], seed=3, sampler="pymc",
+                                     executor="dask", scheduler=cluster.scheduler_address, out=tmp_path / "out",
+                                     progress=False, **TINY)
+
     try:
-        on_dask = fit_many(df, by="task", x="params", y="loss", at=[1e11], seed=3, sampler="pymc", executor="dask",
-                           scheduler=cluster.scheduler_address, progress=False, **TINY)
+        with Client(cluster) as client:
+            pids = list(client.run(os.getpid).values())
+            thread = threading.Thread(target=run)
+            thread.start()
+            deadline = time.monotonic() + 240
+            while not list((tmp_path / "out" / "curves").glob("*.json")) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            killed = len(list((tmp_path / "out" / "curves").glob("*.json"))) < len(TRUE_ALPHA) + 1
+            os.kill(pids[0], signal.SIGKILL)  # a lost worker: Dask reschedules its task elsewhere
+            thread.join(timeout=300)
     finally:
         cluster.close()
+    assert killed, "the batch finished before a worker could be killed"
+    on_dask = outcome["result"]
+    assert isinstance(on_dask, BatchResult) and (on_dask.status["status"] == "ok").all()
     reference = _reference(df)
-    assert isinstance(on_dask, BatchResult)
     pd.testing.assert_frame_equal(on_dask.summary, reference.summary)
     pd.testing.assert_frame_equal(on_dask.predictions, reference.predictions)
