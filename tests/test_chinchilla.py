@@ -167,3 +167,11 @@ def test_bad_inputs_name_the_column_and_rows():
         bs.fit(df, law="chinchilla", x=["params", "tokens"], y="loss", group="params")
     with pytest.raises(DataError, match="7 needed"):
         prepare_chinchilla(df.head(5), x=["params", "tokens"], y="loss")
+
+
+@pytest.mark.slow
+def test_prior_predictive_covers_the_runs(sim_fit):
+    table = sim_fit.prior_predictive(draws=200)
+    assert len(table) == len(sim_fit.data.y)
+    assert table["inside"].mean() > 0.9
+    assert (table["lower"] < table["upper"]).all()
