@@ -244,8 +244,9 @@ def break_table(fit, prob: float = 0.9) -> pd.DataFrame:
 def mark_breaks(fit, ax, prob: float = 0.9) -> None:
     """Shade the central ``prob`` interval of each break and draw its median on a plot's x axis.
 
-    Does nothing for fits without a broken law; for a stacked fit, marks the broken law's
-    breaks and gives its stacking weight in the label.
+    Only breaks with a material slope change in at least half of the draws are marked. Does
+    nothing for fits without a broken law; for a stacked fit, marks the broken law's breaks
+    and gives its stacking weight in the label.
     """
     label = "break"
     if hasattr(fit, "fits"):
@@ -254,7 +255,9 @@ def mark_breaks(fit, ax, prob: float = 0.9) -> None:
         label = f"break (broken law, weight {weight:.2f})"
     if fit is None or fit.config.law != "broken":
         return
-    for i, row in enumerate(break_table(fit, prob).itertuples(index=False)):
+    table = break_table(fit, prob)
+    table = table[table["prob_slope_change"] >= 0.5]  # a break the data do not support would shade everything
+    for i, row in enumerate(table.itertuples(index=False)):
         first = i == 0
         ax.axvspan(row.lower, row.upper, color="tab:red", alpha=0.10, lw=0,
                    label=f"{label}, {int(prob * 100)}% interval" if first else None)

@@ -273,4 +273,7 @@ class StackedFit:
         from bayescale.plotting import plot_fit
         from bayescale.result import _check_prob
 
-        return plot_fit(self, at=at, prob=_check_prob(prob), groups=groups, ax=ax)
+        fig = plot_fit(self, at=at, prob=_check_prob(prob), groups=groups, ax=ax)
+        laws = ", ".join(f"{k} {w:.2f}" for k, w in self.weights.items())
+        fig.axes[0].set_title(f"stacked laws ({laws}), {int(prob * 100)}% predictive bands")
+        return fig

@@ -90,6 +90,7 @@ def test_stacked_fit_plots_and_flags(stacked):
     fig = stacked.plot(at=[FAR])
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert any(label.startswith("break (broken law, weight") for label in labels)
+    assert fig.axes[0].get_title().startswith("stacked laws (power 0.0")
     flags = stacked.flags(at=[FAR])
     assert {"regime", "extrapolation", "irreducible_floor"} <= set(flags["code"])
     regime = flags[flags["code"] == "regime"].iloc[0]
