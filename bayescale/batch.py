@@ -585,7 +585,13 @@ def fit_many(
                 for task_id, result in runner.map_unordered(fit_curve, tasks):
                     record, fit = _unpack(result, by_id[task_id])
                     if store:
-                        store.write_curve(record, fit if record["status"] == "ok" else None)
+                        try:
+                            store.write_curve(record, fit if record["status"] == "ok" else None)
+                        except OSError as exc:  # e.g. a full disk: what was written stays whole
+                            raise OutputError(
+                                f"cannot write curve {record['key']!r} to {str(store.root)!r}: {exc}; the "
+                                f"{len(records)} curves written before are kept, rerun with resume=True (--resume)"
+                            ) from exc
                     if keep_fits and fit is not None:
                         fits[record["curve_id"]] = fit
                     records.append(record)
