@@ -505,7 +505,19 @@ class AuditResult:
             "Linearised (Laplace) approximation around the posterior mean, not a refit.",
             "", _markdown_table(self.recommendations), "",
         ]
+        focus = self._focus_item()
+        if focus is not None:
+            table = self.candidates[self.candidates["item"] == focus].sort_values("width_factor")
+            lines += [f"### Every candidate for {focus}", "",
+                      _markdown_table(table.drop(columns="item").reset_index(drop=True)), ""]
         return "\n".join(lines)
+
+    def _focus_item(self) -> str | None:
+        """The first claimed prediction or allocation (else the first item): the claim's target."""
+        if not len(self.items):
+            return None
+        targets = self.items[self.items["kind"] != "parameter"]
+        return str((targets if len(targets) else self.items)["item"].iloc[0])
 
     def write(self, path) -> None:
         """Write the Markdown report atomically."""

@@ -95,6 +95,7 @@ def test_recommendation_narrows_and_more_runs_narrow_more(fit):
     md = result.to_markdown()
     assert "## Where 5 more runs would most reduce each interval" in md
     assert "supported: tail >= 0.1" in md
+    assert "### Every candidate for loss at C=1e+24" in md
 
 
 def write(tmp_path, body: str, name: str = "claim.toml"):
