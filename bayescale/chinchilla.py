@@ -348,12 +348,15 @@ def _as_points(points, params, tokens, x_names) -> tuple[np.ndarray, np.ndarray]
             points = {c: points[c].to_numpy() for c in points.columns}
         if not isinstance(points, Mapping):
             raise DataError("points must be a dict or DataFrame with params and tokens")
-        names = {k.lower(): k for k in points}
+        names = {str(k).lower(): k for k in points}
         p_key = next((names[k] for k in (x_names[0].lower(), "params") if k in names), None)
-        t_key = next((names[k] for k in ("tokens", x_names[1].lower()) if k in names), None)
+        t_key = next((names[k] for k in ("tokens", x_names[1].lower(), "compute") if k in names), None)
         if p_key is None or t_key is None:
-            raise DataError(f"points need keys 'params' and 'tokens', got {sorted(points)}")
+            raise DataError(f"points need keys 'params' and 'tokens' (or compute), got {sorted(map(str, points))}")
         params, tokens = points[p_key], points[t_key]
+        if _is_compute(str(t_key)):  # a budget: tokens = C / (6 N)
+            params = _positive_scales(params, "params")
+            tokens = _positive_scales(tokens, str(t_key)) / (6.0 * params)
     if params is None or tokens is None:
         raise DataError("give params and tokens (or compute=...) to predict")
     params = _positive_scales(params, "params")

@@ -108,6 +108,8 @@ def test_predict_at_points_and_budgets(real_fit):
     assert len(point) == 1 and point["lower"][0] < point["median"][0] < point["upper"][0]
     # the larger of the two distances: 1.4e12 tokens vs at most 3.18e11 observed
     assert point["decades_beyond"][0] == pytest.approx(np.log10(1.4e12 / 3.177545e11), abs=1e-3)
+    by_compute = real_fit.predict({"params": 7e10, "compute": 6 * 7e10 * 1.4e12}, prob=0.9)
+    pd.testing.assert_frame_equal(by_compute, point)
     mean = real_fit.predict(params=[7e10], tokens=[1.4e12], kind="mean", prob=0.9)
     assert (mean["upper"] - mean["lower"])[0] < (point["upper"] - point["lower"])[0]
     budgets = real_fit.predict(compute=[1e21, 1e23], kind="mean")
