@@ -234,3 +234,23 @@ def test_stacked_fit_report_has_the_comparison_and_weights(made):
     assert "Stacking weights: power 0.50, copy 0.50." in html
     assert "<h3>power law</h3>" in html and "<h3>copy law</h3>" in html
     assert ">stacked<" in html  # the by-law prediction table
+
+
+@pytest.mark.slow
+def test_audit_writes_an_html_report_when_asked(tmp_path, browser):
+    """``bayescale audit claim.toml --report x.html`` writes the HTML page (Markdown otherwise)."""
+    out = tmp_path / "audit.html"
+    claim = ROOT / "models" / "audit_chinchilla.toml"
+    code = main(["audit", str(claim), "--draws", "60", "--tune", "100", "--chains", "2", "--quiet", "--plain",
+                 "--report", str(out)])
+    assert code == 0
+    html = out.read_text(encoding="utf-8")
+    assert_self_contained(html)
+    seen = look(browser, out, "audit_report.png")
+    assert seen["console"] == []
+    assert seen["h2"][:3] == ["Claims against the posterior", "Audit flags",
+                              "Where 5 more runs would most reduce each interval"]
+    assert "Fitted curves" in seen["h2"] and "Reproduce" in seen["h2"]
+    # Hoffmann's beta = 0.28 lies far outside the posterior of the 245 runs (Besiroglu et al. 2024)
+    assert re.search(r"<tr><td>beta</td>.*?<td>not supported</td></tr>", html)
+    assert seen["command"].startswith("bayescale audit ") and "--seed 20240415" in seen["command"]
