@@ -134,10 +134,16 @@ def reproduce_command(args, positional: Sequence[str], *, seed: int | None = Non
         if value is True:
             parts.append(option)
         elif isinstance(value, list | tuple):
-            parts += [option, *map(str, value)]
+            parts += [option, *map(_argument, value)]
         else:
-            parts += [option, str(value)]
+            parts += [option, _argument(value)]
     return shlex.join(p for p in parts if p)
+
+
+def _argument(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}" if float(f"{value:g}") == value else repr(value)
+    return str(value)
 
 
 def check_report_path(path) -> Path | None:

@@ -216,7 +216,7 @@ def test_reproduce_command_quotes_and_keeps_order():
     args = argparse.Namespace(command="run", spec="my spec.toml", draws=10, tune=None, seed=None, plain=True,
                               quiet=False, at=[1e6, 2e6], handler=print)
     assert reproduce_command(args, ["spec"], seed=42) == (
-        "bayescale run 'my spec.toml' --draws 10 --seed 42 --plain --at 1000000.0 2000000.0")
+        "bayescale run 'my spec.toml' --draws 10 --seed 42 --plain --at 1e+06 2e+06")
 
 
 @pytest.mark.slow
