@@ -361,9 +361,9 @@ def provenance_section(fit, command: str) -> Section:
         "value": [law, str(c.seed), c.sampler, str(c.chains), str(c.draws), str(c.tune), str(c.noise)],
     })
     section.tables.append(("Fit settings", table_html(settings, index=False)))
-    section.tables.append(("Versions", table_html(pd.DataFrame({"package": list(versions()),
-                                                                 "version": list(versions().values())}),
-                                                    index=False)))
+    found = versions()
+    section.tables.append(("Versions", table_html(pd.DataFrame({"package": list(found),
+                                                                 "version": list(found.values())}), index=False)))
     return section
 
 
