@@ -58,8 +58,12 @@ def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None
     if at:
         predictions = fit.predict(at, groups, prob=prob)
         print_table(predictions, f"Predictions ({int(prob * 100)}% predictive interval)", index=False, plain=plain)
+        if hasattr(fit, "optimal"):
+            print_table(fit.optimal(at, prob=prob), f"Compute-optimal allocation ({int(prob * 100)}% interval)",
+                        index=False, plain=plain)
     flags = fit.flags(at=at)
     if len(flags):
+        flags = flags.sort_values("severity", key=lambda s: s.map({"warning": 0}).fillna(1), kind="stable")
         print_table(flags[["severity", "code", "group", "message"]], "Flags", index=False, plain=plain)
     else:
         print("\nFlags: none")

@@ -16,11 +16,17 @@ def add_parser(subparsers):
     parser = subparsers.add_parser("fit", help="fit a scaling law to a CSV file and extrapolate",
                                    description="Fit a scaling law to a tidy CSV (one row per observation).")
     parser.add_argument("csv", help="tidy CSV file")
-    parser.add_argument("--law", default="power", help="law to fit (default: power)")
-    parser.add_argument("--x", required=True, help="column of the scale (params, tokens, compute, ...)")
+    parser.add_argument("--law", nargs="+", default=["power"], metavar="LAW",
+                        help="law to fit: power (default), broken, sigmoid, chinchilla; several laws, or auto, "
+                             "are stacked by PSIS-LOO")
+    parser.add_argument("--x", required=True, nargs="+", metavar="COLUMN",
+                        help="column of the scale (params, tokens, compute, ...); two for chinchilla (params tokens)")
     parser.add_argument("--y", required=True, help="column of the metric (loss, error, ...)")
     parser.add_argument("--group", help="column of the group (source, subgroup, family)")
-    parser.add_argument("--noise", default="lognormal", choices=["lognormal", "studentt", "normal"])
+    parser.add_argument("--noise", choices=["lognormal", "studentt", "normal", "betabinomial", "binomial", "beta"],
+                        help="observation noise (default: lognormal; beta-binomial/beta for the sigmoid)")
+    parser.add_argument("--trials", help="sigmoid: column (or one number) of eval-set sizes; y is then accuracy")
+    parser.add_argument("--breaks", type=int, choices=[1, 2], help="broken law: number of breaks (default 1)")
     parser.add_argument("--slopes", default="shared", choices=["shared", "varying"])
     parser.add_argument("--floor", default="shared", choices=["shared", "group"])
     parser.add_argument("--at", nargs="+", type=positive_float, metavar="X", help="scales to predict at")
@@ -48,9 +54,12 @@ def run(args) -> int:
         df = pd.read_csv(args.csv)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"cannot read {args.csv!r} as CSV: {exc}") from exc
+    law = args.law[0] if len(args.law) == 1 else args.law
+    trials = int(args.trials) if args.trials and args.trials.isdigit() else args.trials
+    x = args.x[0] if len(args.x) == 1 else args.x
     fit = bayescale.fit(
-        df, law=args.law, x=args.x, y=args.y, group=args.group, noise=args.noise, slopes=args.slopes,
-        floor=args.floor, progress=not args.quiet, **sampling_kwargs(args),
+        df, law=law, x=x, y=args.y, group=args.group, noise=args.noise, slopes=args.slopes, floor=args.floor,
+        trials=trials, breaks=args.breaks, progress=not args.quiet, **sampling_kwargs(args),
     )
     report(fit, at=args.at, prob=args.prob or 0.9, plot=args.plot, save=args.save, plain=args.plain)
     if args.report:
