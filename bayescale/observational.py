@@ -18,13 +18,16 @@ For model :math:`m` of family :math:`f(m)` with training compute :math:`C_m`, be
         \qquad \varepsilon_m \sim N(0, I_k) \\
     \beta_f &= \mu_\beta + \tau_\beta z^\beta_f, \qquad
     \alpha_f = \mu_\alpha + \tau_\alpha z^\alpha_f, \qquad z \sim N(0, 1) \\
-    s_{mj} &\sim N\big(\phi_j + (1 - \phi_j)\,\mathrm{sigmoid}(W_j \cdot c_m + b_j),\ \sigma\big)
+    s_{mj} &\sim N\big(\phi_j + (1 - \phi_j)\,\mathrm{sigmoid}(W_j \cdot c_m + b_j),\ \sigma_j\big)
 
 Families are partially pooled (a family with one model borrows its slope from the
 others). Only observed cells :math:`(m, j)` enter the likelihood, so missing scores are
 imputed by the model rather than dropping rows; their posterior predictive is reported by
-:meth:`ObservationalFit.predict_missing`. The score noise :math:`\sigma` is shared by all
-benchmarks (``shared_noise=False``: one per benchmark, which identifies the model less well).
+:meth:`ObservationalFit.predict_missing`. The score noise is one :math:`\sigma_j = \sigma`
+for all benchmarks (``noise="shared"``, the default). ``"anchors"`` (one shared by the
+anchor benchmarks, one per other benchmark) and ``"benchmark"`` (one each) are available but
+mix badly on the ObsScaling table (r_hat up to 2 with NUTS): a benchmark's own residual
+can then move between the capabilities and its noise.
 
 Identification (stated, as the issue asks): the first ``k`` benchmarks, in the order given,
 are anchors. The loading matrix :math:`W` (benchmarks x k) is lower triangular with unit
@@ -244,14 +247,18 @@ def score_mean(eta: np.ndarray, floor: np.ndarray) -> np.ndarray:
     return floor + (1.0 - floor) / (1.0 + np.exp(-eta))
 
 
-def create_observational_model(data: ObservationalData, k: int = 3, shared_noise: bool = True):
+NOISE = ("shared", "anchors", "benchmark")
+
+
+def create_observational_model(data: ObservationalData, k: int = 3, noise: str = "shared"):
     """Build the PyMC capability model (see the module docstring for the math).
 
     Coordinates: ``model``, ``benchmark``, ``capability`` (``c1..ck``), ``family``,
     ``cell`` (observed cells) and ``low`` (free entries of the lower-triangular loadings).
-    ``shared_noise``: one score noise sd for all benchmarks (default). Per-benchmark noise
-    lets an anchor benchmark's own residual move between its capability dimension and its
-    noise, which leaves that dimension weakly identified (chains disagree).
+    ``noise``: ``"shared"`` (default) one score-noise sd for all benchmarks; ``"anchors"``
+    one shared by the k anchor benchmarks and one per other benchmark; ``"benchmark"`` one
+    each. The last two let a benchmark's own residual move between the capabilities and its
+    noise, which leaves the model weakly identified (chains disagree).
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -305,11 +312,15 @@ def create_observational_model(data: ObservationalData, k: int = 3, shared_noise
         else:
             b = pt.zeros(k)
         b = pm.Deterministic("b", b, dims="benchmark")
-        if shared_noise:
-            sigma = pm.Deterministic("sigma", pt.ones(n_bench) * pm.HalfNormal("sigma_shared", 0.05),
-                                     dims="benchmark")
-        else:
+        if noise == "benchmark":
             sigma = pm.HalfNormal("sigma", 0.05, dims="benchmark")
+        else:
+            shared = pm.HalfNormal("sigma_shared", 0.05)
+            if noise == "anchors" and n_bench > k:
+                sigma = pt.concatenate([pt.ones(k) * shared, pm.HalfNormal("sigma_free", 0.05, dims="free_benchmark")])
+            else:
+                sigma = pt.ones(n_bench) * shared
+            sigma = pm.Deterministic("sigma", sigma, dims="benchmark")
 
         eta = pt.sum(cap[obs_m] * loadings[obs_j], axis=1) + b[obs_j]
         floor = pt.as_tensor_variable(data.floors[obs_j])
@@ -429,7 +440,7 @@ def observational(
     cores: int | None = None,
     advi_steps: int = 20000,
     missing_compute: str = "drop",
-    shared_noise: bool = True,
+    noise: str = "shared",
 ) -> ObservationalFit:
     """Fit the Bayesian observational-scaling capability model to a benchmark table.
 
@@ -454,8 +465,9 @@ def observational(
         Sampler settings.
     missing_compute : {"drop", "error"}
         What to do with rows whose compute is missing.
-    shared_noise : bool
-        One score-noise sd for all benchmarks (default) or one per benchmark.
+    noise : {"shared", "anchors", "benchmark"}
+        Score-noise sd: one for all benchmarks (default); one for the anchors and one per
+        other benchmark; one per benchmark (the last two mix badly on real tables).
 
     Returns
     -------
@@ -465,7 +477,11 @@ def observational(
                                  floors=floors, k=k, missing_compute=missing_compute)
     if seed is None:
         seed = int(np.random.default_rng().integers(2**31))
-    pm_model = create_observational_model(data, k=k, shared_noise=shared_noise)
+    if noise not in NOISE:
+        raise LawError(f"noise must be one of {NOISE}, got {noise!r}")
+    if method not in ("nuts", "advi"):
+        raise LawError(f"method must be 'nuts' or 'advi', got {method!r}")
+    pm_model = create_observational_model(data, k=k, noise=noise)
     idata = _sample(pm_model, method=method, draws=draws, tune=tune, chains=chains, seed=seed,
                     progress=progress, cores=cores, advi_steps=advi_steps, initvals=initial_point(data, k))
     return ObservationalFit(idata=idata, data=data, k=k, method=method, seed=seed,
@@ -588,7 +604,14 @@ class ObservationalFit:
         return mean + rng.standard_normal(mean.shape) * self.draws("sigma")[:, None, :]
 
     def predict_missing(self, prob: float = 0.9, kind: str = "predictive") -> pd.DataFrame:
-        """Posterior predictive of every missing score (e.g. a held-out downstream metric)."""
+        """Posterior predictive of every missing score (e.g. a held-out downstream metric).
+
+        This is how a model is predicted from its observed benchmarks: put it in the table
+        with the metric to predict left empty (NaN); its capability is inferred from the
+        scores it has, its family and its compute, and the empty cell is predicted from it
+        (:func:`holdout` does this for a whole split). For a model with no scores at all, use
+        :meth:`predict` (family and compute alone).
+        """
         _check_prob(prob)
         d = self.data
         rows, cols = np.nonzero(np.isnan(d.scores))

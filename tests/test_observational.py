@@ -11,6 +11,7 @@ import pytest
 from bayescale.errors import DataError, DataWarning, LawError
 from bayescale.observational import (
     ObservationalFit,
+    create_observational_model,
     initial_point,
     observational,
     pca_baseline,
@@ -66,6 +67,16 @@ def test_other_bad_inputs_name_the_column():
         prepare_observational(empty, compute="FLOPs", benchmarks=["B1", "B3"], k=1)
 
 
+def test_bad_options_refused_before_sampling():
+    df = small_table()
+    with pytest.raises(LawError, match=r"noise must be one of \('shared', 'anchors', 'benchmark'\), got 'x'"):
+        observational(df, benchmarks=["B1", "B2"], compute="FLOPs", k=1, noise="x")
+    with pytest.raises(LawError, match=r"method must be 'nuts' or 'advi', got 'hmc'"):
+        observational(df, benchmarks=["B1", "B2"], compute="FLOPs", k=1, method="hmc")
+    with pytest.raises(LawError, match=r"k \(capability dimensions\) must be a positive integer, got 0"):
+        observational(df, benchmarks=["B1", "B2"], compute="FLOPs", k=0)
+
+
 def test_missing_compute_rows_dropped_with_warning_or_refused():
     df = small_table()
     df.loc[[1, 4], "FLOPs"] = np.nan
@@ -102,15 +113,10 @@ def test_initial_point_matches_the_identified_parametrisation():
     assert init["W_low"].shape == (5 * 2 - 3,)  # strictly-lower entries of a 5 x 2 matrix
     assert init["b_free"].shape == (3,)  # anchors B1, B2 have intercept 0
     assert np.isfinite(np.concatenate([np.ravel(v) for v in init.values()])).all()
-    model = __import__("bayescale.observational", fromlist=["x"]).create_observational_model(data, 2)
-    logp = model.compile_logp()
-    point = model.initial_point()
-    transformed = {name: init[name] for name in init}
-    for name in point:
-        base = name.replace("_log__", "")
-        if base in transformed:
-            point[name] = np.log(transformed[base]) if name.endswith("_log__") else transformed[base]
-    assert np.isfinite(logp(point))
+    model = create_observational_model(data, 2)
+    free = {rv.name for rv in model.free_RVs}
+    assert set(init) <= free  # every start value names a free variable of the model
+    assert {"capability_first", "resid_z", "W_low", "b_free", "beta_z", "alpha_z"} <= set(init)
 
 
 def test_pca_baseline_recovers_a_noiseless_sigmoid():

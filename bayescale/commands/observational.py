@@ -3,7 +3,8 @@
 The spec is a small TOML file (see ``models/observational.toml``)::
 
     [data]       dataset = "obsscaling_base"  (bundled)  or  path = "table.csv" (relative to the spec)
-    [model]      benchmarks = [...], family = "...", compute = "...", model = "...", k = 3, floors = {...}
+    [model]      benchmarks = [...], family = "...", compute = "...", model = "...", k = 3, floors = {...},
+                 noise = "shared" | "anchors" | "benchmark", missing_compute = "drop" | "error"
     [holdout]    target = "GSM8K", column = "Model Size (B)", below = 10   (optional: fit on rows with
                  column < below, predict target for the others, compare with the PCA baseline)
     [sampling]   method = "nuts" | "advi", draws, tune, chains, seed, advi_steps
@@ -16,7 +17,7 @@ from pathlib import Path
 
 _SECTIONS = {
     "data": {"dataset", "path"},
-    "model": {"benchmarks", "family", "compute", "model", "k", "floors"},
+    "model": {"benchmarks", "family", "compute", "model", "k", "floors", "noise", "missing_compute"},
     "holdout": {"target", "column", "below"},
     "sampling": {"method", "draws", "tune", "chains", "seed", "advi_steps"},
     "output": {"plot", "benchmark", "prob"},
