@@ -393,6 +393,7 @@ class BacktestResult:
                   "per_curve": self.per_curve(), "by_distance": self.by_distance(), "failures": self.failures}
         for name, frame in frames.items():
             atomic_write(folder / f"{name}.csv", lambda p, f=frame: f.to_csv(p, index=False))
+            os.chmod(folder / f"{name}.csv", 0o644)  # atomic_write's temporary file is private (0600)
         return folder
 
     def plot_calibration(self, **kwargs):

@@ -96,6 +96,19 @@ def quick(spec: dict, n: int = 3) -> dict:
     return {**spec, "df": spec["df"].merge(keys, on=group), "split": spec["split"][:1]}
 
 
+MD_METRICS = ("coverage50", "coverage80", "coverage90", "width90", "crps_log", "rmsle", "abs_rel_err", "n_points")
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """A plain Markdown table (numbers to 3 significant digits)."""
+    def cell(v):
+        return "" if isinstance(v, float) and v != v else f"{v:.3g}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     import matplotlib
 
@@ -162,7 +175,10 @@ def main(argv=None) -> int:
     fig.savefig(Path(out) / "calibration.png", dpi=120)
     fig = result.plot_error()
     fig.savefig(Path(out) / "error_vs_distance.png", dpi=120)
-    print(f"wrote {out}/ (tables as CSV, calibration.png, error_vs_distance.png)")
+    (Path(out) / "table.md").write_text(markdown(result.table(metrics=MD_METRICS)) + "\n\nOverall (main split):\n\n"
+                                        + markdown(BacktestResult(primary.assign(dataset="all"), result.failures)
+                                                   .table(by=("dataset",), metrics=MD_METRICS)) + "\n")
+    print(f"wrote {out}/ (tables as CSV and table.md, calibration.png, error_vs_distance.png)")
     return 0
 
 
