@@ -3,9 +3,9 @@ r"""Backtests: fit the small-scale part of each curve, score forecasts of the la
 ``backtest(df, x=, y=, group=, split=)`` cuts every curve (the rows sharing the ``group``
 columns) into a training part and a held-out part, fits bayescale's law to the training
 part and, on the same split, three least-squares baselines (:mod:`bayescale.baselines`):
-the law by least squares (point only), the same with a 1000-resample residual bootstrap
-interval, and a straight line in log-log space with its t prediction interval. Each held-out
-point is scored for every method.
+the saturating power law by least squares (point only; the power law whatever ``law`` is),
+the same with a 1000-resample residual bootstrap interval, and a straight line in log-log
+space with its t prediction interval. Each held-out point is scored for every method.
 
 Splits (one or several per curve; several cutoffs are a rolling origin, reported apart)
     ``0.6`` or ``"frac:0.6"``: fit on the first 60% of the curve's log-x range;
@@ -56,6 +56,8 @@ import pandas as pd
 from bayescale.errors import DataError, SpecError
 
 LEVELS = (0.5, 0.8, 0.9)
+FIT_COLUMNS = ["dataset", "curve", "cutoff", "n_train", "n_test", "status", "seconds", "max_r_hat", "min_ess_bulk",
+               "divergences"]
 METHODS = ("bayescale", "bayescale+disc", "ls", "ls_bootstrap", "loglinear")
 DISTANCE_BINS = (0.0, 0.1, 0.25, 0.5, 1.0, np.inf)
 MIN_TRAIN = 5  # the power law has 4 parameters (E, A, alpha, sigma): every method gets the same curves
@@ -180,21 +182,25 @@ def _bayes_fit(frame: pd.DataFrame, spec: Mapping, seed: int):
                          "frame": frame, "return_fit": True})
         if out["record"]["status"] != "ok":
             raise RuntimeError(out["record"]["reason"])
-        return out["fit"]
+        return out["fit"], out["record"]["diagnostics"]
     import bayescale
 
-    return bayescale.fit(frame, law=law, x="x", y="y", noise=spec["noise"], priors=spec["priors"],
-                         draws=spec["draws"], tune=spec["tune"], chains=spec["chains"], seed=seed,
-                         sampler="pymc" if spec["sampler"] == "nutpie" else spec["sampler"], progress=False, cores=1)
+    fit = bayescale.fit(frame, law=law, x="x", y="y", noise=spec["noise"], priors=spec["priors"],
+                        draws=spec["draws"], tune=spec["tune"], chains=spec["chains"], seed=seed,
+                        sampler="pymc" if spec["sampler"] == "nutpie" else spec["sampler"], progress=False, cores=1)
+    return fit, fit.diagnostics()
 
 
-def _bayes_draws(frame: pd.DataFrame, x_eval: np.ndarray, spec: Mapping, seed: int) -> np.ndarray:
+def _bayes_draws(frame: pd.DataFrame, x_eval: np.ndarray, spec: Mapping, seed: int) -> tuple[np.ndarray, dict]:
+    """Posterior predictive draws at ``x_eval`` and the sampler diagnostics of the fit."""
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = _bayes_fit(frame, spec, seed)
-        return np.asarray(fit.predictive_draws(x_eval, fit.data.groups[0], seed=seed), dtype=float)
+        fit, diagnostics = _bayes_fit(frame, spec, seed)
+        draws = np.asarray(fit.predictive_draws(x_eval, fit.data.groups[0], seed=seed), dtype=float)
+    keep = ("max_r_hat", "min_ess_bulk", "divergences")
+    return draws, {k: diagnostics.get(k) for k in keep}
 
 
 def run_task(task: Mapping[str, Any]) -> dict:
@@ -218,7 +224,14 @@ def run_task(task: Mapping[str, Any]) -> dict:
             failures.append({"method": method, "reason": f"{type(exc).__name__}: {exc}"})
 
     frame = pd.DataFrame({"x": x_tr, "y": y_tr})
-    attempt("bayescale", lambda: _bayes_draws(frame, x_te, spec, seed))
+    diagnostics: dict = {}
+
+    def bayes():
+        draws_, diag = _bayes_draws(frame, x_te, spec, seed)
+        diagnostics.update(diag)
+        return draws_
+
+    attempt("bayescale", bayes)
     if spec["baselines"]:
         attempt("ls", lambda: baselines.power_ls_point(x_tr, y_tr, x_te))
         attempt("ls_bootstrap", lambda: baselines.power_ls_bootstrap(x_tr, y_tr, x_te, n_boot=spec["n_boot"],
@@ -228,13 +241,13 @@ def run_task(task: Mapping[str, Any]) -> dict:
         mask = _inner_mask(x_tr, spec["inner"])
         if mask.sum() >= MIN_TRAIN and (~mask).sum() >= 1:
             try:
-                d_in = _bayes_draws(frame[mask], x_tr[~mask], spec, seed + 1)
+                d_in, _ = _bayes_draws(frame[mask], x_tr[~mask], spec, seed + 1)
                 log_d = np.log(np.maximum(d_in, 1e-300))
                 inner = {"d": np.log10(x_tr[~mask] / x_tr[mask].max()), "err": np.log(y_tr[~mask])
                          - np.median(log_d, axis=0), "var": log_d.var(axis=0)}
             except Exception as exc:  # noqa: BLE001
                 failures.append({"method": "bayescale+disc", "reason": f"inner fit: {type(exc).__name__}: {exc}"})
-    return {"status": "ok", "draws": draws, "failures": failures, "inner": inner,
+    return {"status": "ok", "draws": draws, "failures": failures, "inner": inner, "diagnostics": diagnostics,
             "seconds": time.perf_counter() - start}
 
 
@@ -330,6 +343,9 @@ class BacktestResult:
         the fitted range), ``distance_bin`` and the scores of :func:`score_draws`.
     failures : pandas.DataFrame
         ``dataset``, ``curve``, ``cutoff``, ``method``, ``reason``: every fit that did not run.
+    fits : pandas.DataFrame
+        One row per (curve, cutoff) that ran: training and held-out sizes, seconds, and the
+        bayescale fit's ``max_r_hat``, ``min_ess_bulk`` and ``divergences``.
     discrepancy : dict
         Fitted discrepancy scale ``s`` per dataset (only with ``discrepancy=True``).
     seconds : float
@@ -337,9 +353,10 @@ class BacktestResult:
     """
 
     def __init__(self, points: pd.DataFrame, failures: pd.DataFrame, discrepancy: Mapping | None = None,
-                 seconds: float = float("nan")):
+                 seconds: float = float("nan"), fits: pd.DataFrame | None = None):
         self.points = points
         self.failures = failures
+        self.fits = pd.DataFrame(columns=FIT_COLUMNS) if fits is None else fits
         self.discrepancy = dict(discrepancy or {})
         self.seconds = seconds
 
@@ -355,7 +372,8 @@ class BacktestResult:
         disc = {k: v for r in results for k, v in r.discrepancy.items()}
         return cls(pd.concat([r.points for r in results], ignore_index=True),
                    pd.concat([r.failures for r in results], ignore_index=True), disc,
-                   float(sum(r.seconds for r in results)))
+                   float(sum(r.seconds for r in results)), fits=pd.concat([r.fits for r in results],
+                                                                          ignore_index=True))
 
     def summary(self, by: Sequence[str] = ("dataset", "cutoff")) -> pd.DataFrame:
         """One row per ``by`` group and method: coverage, width, CRPS, RMSLE, relative error."""
@@ -384,13 +402,14 @@ class BacktestResult:
 
     def save(self, folder) -> Path:
         """Write ``points.csv``, ``summary.csv``, ``table.csv``, ``per_curve.csv``, ``by_distance.csv``,
-        ``failures.csv`` into ``folder``."""
+        ``failures.csv``, ``fits.csv`` into ``folder``."""
         from bayescale.io import atomic_write
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         frames = {"points": self.points, "summary": self.summary(), "table": self.table(),
-                  "per_curve": self.per_curve(), "by_distance": self.by_distance(), "failures": self.failures}
+                  "per_curve": self.per_curve(), "by_distance": self.by_distance(), "failures": self.failures,
+                  "fits": self.fits}
         for name, frame in frames.items():
             atomic_write(folder / f"{name}.csv", lambda p, f=frame: f.to_csv(p, index=False))
             os.chmod(folder / f"{name}.csv", 0o644)  # atomic_write's temporary file is private (0600)
@@ -573,7 +592,7 @@ def _tasks(name: str, df, *, x: str, y: str, group, split, spec: Mapping, seed: 
                 failures.append({**base, "method": "all", "reason": why})
                 continue
             task_id = f"{len(tasks)}"
-            meta[task_id] = {**base, "x_test": xs[ok][~mask], "y_test": ys[ok][~mask],
+            meta[task_id] = {**base, "x_test": xs[ok][~mask], "y_test": ys[ok][~mask], "n_train": n_train,
                              "x_train_max": float(xs[ok][mask].max())}
             tasks.append((task_id, {"spec": spec, "seed": curve_seed(seed, [name, curve, cutoff.label]),
                                     "x_train": xs[ok][mask], "y_train": ys[ok][mask], "x_test": xs[ok][~mask]}))
@@ -635,10 +654,12 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
             disc[name] = (fit_discrepancy(*(np.concatenate([r[k] for r in inner]) for k in ("d", "err", "var")))
                           if inner else 0.0)
 
-    frames = []
+    frames, fits = [], []
     for task_id in sorted(results, key=int):
         result, m = results[task_id], meta[task_id]
         base = {k: m[k] for k in ("dataset", "curve", "cutoff")}
+        fits.append({**base, "n_train": m["n_train"], "n_test": len(m["x_test"]), "status": result.get("status"),
+                     "seconds": result.get("seconds"), **(result.get("diagnostics") or {})})
         if result.get("status") != "ok":
             failures.append({**base, "method": "all", "reason": result.get("reason")})
             continue
@@ -662,7 +683,8 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
         points = points.sort_values(["dataset", "cutoff", "curve", "method", "x"], kind="stable",
                                     ignore_index=True)
     failures = pd.DataFrame(failures, columns=["dataset", "curve", "cutoff", "method", "reason"])
-    return BacktestResult(points, failures, disc, time.perf_counter() - started)
+    fits = pd.DataFrame(fits, columns=FIT_COLUMNS)
+    return BacktestResult(points, failures, disc, time.perf_counter() - started, fits=fits)
 
 class _CallableModule(types.ModuleType):
     """Importing ``bayescale.backtest`` (the module) rebinds the package attribute of the same name,

@@ -125,6 +125,9 @@ def test_train_column_is_honoured_exactly(train_column_run):
         np.testing.assert_allclose(scored["median"].to_numpy(), expected, rtol=1e-8)
     assert set(result.points["method"]) == {"bayescale", "ls", "ls_bootstrap", "loglinear"}
     assert set(result.points["cutoff"]) == {"column:train"}
+    fits = result.fits.set_index("curve")
+    assert fits["n_train"].to_dict() == df.groupby("curve")["train"].sum().to_dict()
+    assert (fits["status"] == "ok").all() and (fits["max_r_hat"] < 1.1).all() and (fits["divergences"] >= 0).all()
 
 
 def test_bad_train_column_named():
