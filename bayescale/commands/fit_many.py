@@ -38,6 +38,8 @@ def add_parser(subparsers):
     parser.add_argument("--y", required=True, help="column of the metric")
     parser.add_argument("--group", help="column of the group within each curve")
     parser.add_argument("--noise", default="lognormal", choices=["lognormal", "studentt", "normal"])
+    parser.add_argument("--slopes", default="shared", choices=["shared", "varying"])
+    parser.add_argument("--floor", default="shared", choices=["shared", "group"])
     parser.add_argument("--at", nargs="+", type=positive_float, metavar="X", help="scales to predict at")
     parser.add_argument("--prob", type=float, default=0.9, help="central interval mass (default 0.9)")
     group = parser.add_argument_group("sampling")
@@ -81,6 +83,7 @@ def run(args) -> int:
     try:
         result = fit_many(
             df, args.by, law=args.law, x=args.x, y=args.y, group=args.group, noise=args.noise, at=args.at,
+            slopes=args.slopes, floor=args.floor,
             prob=args.prob, draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
             sampler=args.sampler, out=args.out, resume=args.resume, executor=args.executor,
             scheduler=args.scheduler, workers=args.workers, progress=not args.quiet,
