@@ -64,8 +64,9 @@ def test_api_reference_comes_from_the_docstrings(site):
     assert "Columns of the scale and the metric" in api
 
 
-def test_example_report_is_published_with_the_site(site):
+def test_example_report_and_backtest_are_published_with_the_site(site):
     assert (site / "examples" / "olmo_domains_report.html").is_file()
+    assert "calibrated" in (site / "backtest" / "index.html").read_text(encoding="utf-8")
 
 
 def test_getting_started_runs_the_readme_commands_as_written():
