@@ -48,7 +48,7 @@ TABLES = {
     "model": {"law", "x", "y", "group", "noise", "slopes", "floor", "pooling", "priors", "breaks", "trials"},
     "sampling": {"draws", "tune", "chains", "seed", "sampler", "target_accept"},
     "predict": {"at", "prob", "groups"},
-    "output": {"plot", "save"},
+    "output": {"plot", "save", "report"},
 }
 TOP_LEVEL = {"title", "description", *TABLES}
 

@@ -28,14 +28,14 @@ def run(args) -> int:
     spec = load_spec(args.spec)
     plot = args.plot or spec.output.get("plot")
     save = args.save or spec.output.get("save")
-    for path in (plot, save):
+    html = args.report or spec.output.get("report")
+    for path in (plot, save, html):
         ensure_parent(path)
     check_outputs(plot, save)
-    if args.report:
+    if html:
         from bayescale.report import check_report_path
 
-        ensure_parent(args.report)
-        check_report_path(args.report)
+        check_report_path(html)
     frame = load_data(spec)
     print(f"{spec.title}\n{len(frame)} rows from {spec.data.get('dataset') or spec.data.get('path')}")
     kwargs = spec.fit_kwargs() | sampling_kwargs(args)
@@ -43,11 +43,11 @@ def run(args) -> int:
     prob = args.prob or spec.predict.get("prob", 0.9)
     report(fit, at=spec.predict.get("at"), prob=prob, groups=spec.predict.get("groups"), plot=plot, save=save,
            plain=args.plain)
-    if args.report:
+    if html:
         from bayescale.report import reproduce_command, write_report
 
-        write_report(fit, args.report, at=spec.predict.get("at"), prob=prob, groups=spec.predict.get("groups"),
+        write_report(fit, html, at=spec.predict.get("at"), prob=prob, groups=spec.predict.get("groups"),
                      title=spec.title, command=reproduce_command(args, ["spec"], seed=fit.config.seed))
-        print(f"wrote report {args.report}")
+        print(f"wrote report {html}")
     return 0
 
