@@ -32,8 +32,8 @@ def format_number(value) -> str:
 
 def print_table(frame: pd.DataFrame, title: str, *, index: bool = True, plain: bool | None = None) -> None:
     """Print ``frame`` under ``title``; numbers to 4 significant digits."""
-    frame = frame.reset_index() if index and frame.index.name is not None or index and not isinstance(
-        frame.index, pd.RangeIndex) else frame
+    if index and (frame.index.name is not None or not isinstance(frame.index, pd.RangeIndex)):
+        frame = frame.rename_axis(frame.index.name or "").reset_index()
     if _use_rich(plain):
         from rich.console import Console
         from rich.table import Table
