@@ -69,7 +69,7 @@ def test_other_bad_inputs_name_the_column():
 
 def test_bad_options_refused_before_sampling():
     df = small_table()
-    with pytest.raises(LawError, match=r"noise must be one of \('shared', 'anchors', 'benchmark'\), got 'x'"):
+    with pytest.raises(LawError, match=r"noise must be one of \('shared', 'pooled', 'anchors', 'benchmark'\), got 'x'"):
         observational(df, benchmarks=["B1", "B2"], compute="FLOPs", k=1, noise="x")
     with pytest.raises(LawError, match=r"method must be 'nuts' or 'advi', got 'hmc'"):
         observational(df, benchmarks=["B1", "B2"], compute="FLOPs", k=1, method="hmc")

@@ -4,7 +4,7 @@ The spec is a small TOML file (see ``models/observational.toml``)::
 
     [data]       dataset = "obsscaling_base"  (bundled)  or  path = "table.csv" (relative to the spec)
     [model]      benchmarks = [...], family = "...", compute = "...", model = "...", k = 3, floors = {...},
-                 noise = "shared" | "anchors" | "benchmark", missing_compute = "drop" | "error"
+                 noise = "shared" | "pooled" | "anchors" | "benchmark", missing_compute = "drop" | "error"
     [holdout]    target = "GSM8K", column = "Model Size (B)", below = 10   (optional: fit on rows with
                  column < below, predict target for the others, compare with the PCA baseline)
     [sampling]   method = "nuts" | "advi", draws, tune, chains, seed, advi_steps
