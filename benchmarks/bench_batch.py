@@ -61,7 +61,8 @@ def rss_mib(who=resource.RUSAGE_SELF) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--curves", type=int, default=100)
-    parser.add_argument("--loop", type=int, default=5, help="curves fitted one at a time with bayescale.fit")
+    parser.add_argument("--loop", type=int, default=5,
+                        help="curves fitted one at a time with bayescale.fit (0: skip the loop)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=1000)
@@ -81,16 +82,6 @@ def main() -> None:
     rows.append({"method": "scipy least_squares (per curve)", "curves": args.curves, "seconds": scipy_per * args.curves,
                  "per_curve_s": scipy_per})
 
-    loop = df[df["task"].isin(sorted(df["task"].unique())[: args.loop])]
-    for sampler in ("pymc", "nutpie"):
-        start = time.perf_counter()
-        for _task, g in loop.groupby("task"):
-            bayescale.fit(g, x="params", y="loss", seed=1, sampler=sampler, progress=False, cores=1, **sampling)
-        took = time.perf_counter() - start
-        rows.append({"method": f"loop of bayescale.fit ({sampler}, cores=1)", "curves": args.loop,
-                     "seconds": took, "per_curve_s": took / args.loop})
-        print(rows[-1], flush=True)
-
     results = {}
     for executor in ("local", "dask"):
         if executor == "dask" and args.no_dask:
@@ -107,14 +98,27 @@ def main() -> None:
                      "curve_cpu_s": float(res.status["seconds"].mean())})
         print(rows[-1], flush=True)
 
+    rss_batch = (rss_mib(), rss_mib(resource.RUSAGE_CHILDREN))
+
+    loop = df[df["task"].isin(sorted(df["task"].unique())[: args.loop])]
+    for sampler in ("pymc", "nutpie") if args.loop else ():
+        start = time.perf_counter()
+        for _task, g in loop.groupby("task"):
+            bayescale.fit(g, x="params", y="loss", seed=1, sampler=sampler, progress=False, cores=1, **sampling)
+        took = time.perf_counter() - start
+        rows.append({"method": f"loop of bayescale.fit ({sampler}, cores=1)", "curves": args.loop,
+                     "seconds": took, "per_curve_s": took / args.loop})
+        print(rows[-1], flush=True)
+
     table = pd.DataFrame(rows)
     table["vs_scipy"] = table["per_curve_s"] / scipy_per
-    loop_pymc = table.loc[table["method"].str.startswith("loop of bayescale.fit (pymc"), "per_curve_s"].iloc[0]
-    table["speedup_vs_fit_loop"] = loop_pymc / table["per_curve_s"]
+    loop_pymc = table.loc[table["method"].str.startswith("loop of bayescale.fit (pymc"), "per_curve_s"]
+    if len(loop_pymc):
+        table["speedup_vs_fit_loop"] = loop_pymc.iloc[0] / table["per_curve_s"]
     print()
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(f"\npeak RSS: driver {rss_mib():.0f} MiB, largest worker/child {rss_mib(resource.RUSAGE_CHILDREN):.0f} MiB "
-          "(Dask workers are not children of the driver's getrusage when they run under a nanny)")
+    print(f"\npeak RSS after the fit_many runs (before the bayescale.fit loop): driver {rss_batch[0]:.0f} MiB, "
+          f"largest worker process {rss_batch[1]:.0f} MiB")
 
     local = results["local"]
     alpha = local.summary[local.summary["parameter"] == "alpha"].set_index("task")
