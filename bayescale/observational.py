@@ -833,7 +833,9 @@ def simulate_table(
     alpha = 0.8 * rng.standard_normal((n_families, k))
     resid_sigma = np.full(k, 0.3)
     cap = alpha[fam_index] + beta[fam_index] * u[:, None] + resid_sigma * rng.standard_normal((n, k))
-    w = np.tril(rng.normal(0.8, 0.3, (n_benchmarks, k)))
+    w = rng.normal(0.8, 0.3, (n_benchmarks, k))
+    w[:, 1:] = rng.normal(0.0, 0.7, (n_benchmarks, k - 1))  # later capabilities: mixed signs
+    w = np.tril(w)
     w[np.arange(k), np.arange(k)] = 1.0
     b = rng.normal(0, 0.5, n_benchmarks)
     b[:k] = 0.0  # the anchors' intercepts (identification)

@@ -239,6 +239,26 @@ def test_capabilities_and_plot(sim, tmp_path):
         fit.predict(pd.DataFrame({"Model Family": ["F0"], "FLOPs": [0.0]}))
 
 
+@pytest.mark.slow
+def test_two_capabilities_loadings_recovered():
+    """k = 2: lower-triangular loadings with unit diagonal are recovered, mixed signs included."""
+    bench = [f"B{j + 1}" for j in range(6)]
+    df, truth = simulate_table(n_families=5, models_per_family=[8, 8, 7, 7, 6], n_benchmarks=6, k=2, noise=0.02,
+                               missing=0.1, seed=21)
+    fit = observational(df, benchmarks=bench, compute="FLOPs", k=2, floors={"B1": 0.25}, draws=250, tune=250,
+                        chains=2, seed=5, progress=False)
+    assert fit.diagnostics()["max_rhat"] < 1.05
+    load = fit.loadings()
+    assert len(load) == 6 + 5  # lower triangle of a 6 x 2 matrix
+    true = np.array([truth["W"][int(b[1:]) - 1, int(c[1:]) - 1] for b, c in zip(load["benchmark"],
+                                                                                load["capability"], strict=True)])
+    assert np.abs(load["mean"] - true).max() < 0.25, load.assign(true=true)
+    inside = (load["lower"] <= true + 1e-9) & (true - 1e-9 <= load["upper"])
+    assert inside.sum() >= 9, load.assign(true=true)
+    b3 = load[(load["benchmark"] == "B3") & (load["capability"] == "c2")]
+    assert (b3["upper"] < 0).all()  # a negative loading is found negative
+
+
 # -- CLI ------------------------------------------------------------------------------------
 
 SPEC = """
