@@ -259,6 +259,15 @@ def test_two_capabilities_loadings_recovered():
     assert (b3["upper"] < 0).all()  # a negative loading is found negative
 
 
+def test_advi_runs_and_orders_models():
+    df, truth = simulate_table(n_families=3, models_per_family=6, n_benchmarks=3, k=1, seed=4, missing=0.05)
+    fit = observational(df, benchmarks=["B1", "B2", "B3"], compute="FLOPs", k=1, floors={"B1": 0.25},
+                        method="advi", advi_steps=3000, draws=200, chains=1, seed=3, progress=False)
+    assert fit.diagnostics() == {"method": "advi"} and fit.n_draws == 200
+    cap = fit.capabilities()
+    assert np.corrcoef(cap["mean"], truth["capability"][:, 0])[0, 1] > 0.9
+
+
 # -- CLI ------------------------------------------------------------------------------------
 
 SPEC = """
