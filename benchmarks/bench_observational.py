@@ -8,7 +8,7 @@ held-out error and the coverage of the 90% intervals, with Bayesian / baseline r
 last fit on the small models alone predicts the large models of known families from their
 compute (the PCA baseline cannot: it needs a model's benchmarks).
 
-    .venv/bin/python benchmarks/bench_observational.py                  # GSM8K + an emergent task
+    .venv/bin/python benchmarks/bench_observational.py    # GSM8K, an emergent task, GSM8K with CoT
     .venv/bin/python benchmarks/bench_observational.py --targets GSM8K --draws 500 --tune 500
 """
 
@@ -32,12 +32,14 @@ BASE = ["MMLU", "HumanEval", "TruthfulQA", "ARC-C", "HellaSwag", "Winograd", "XW
 def table() -> pd.DataFrame:
     base = datasets.load("obsscaling_base")
     emergent = datasets.load("obsscaling_emergent")
-    return base.merge(emergent, on="Model", how="left")
+    post = datasets.load("obsscaling_post_training")
+    return base.merge(emergent, on="Model", how="left").merge(post, on="Model", how="left")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--targets", nargs="+", default=["GSM8K", "arithmetic_2dm_2_acc"])
+    parser.add_argument("--targets", nargs="+",
+                        default=["GSM8K", "arithmetic_2dm_2_acc", "gsm8k_cot_8_exact_match,flexible-extract"])
     parser.add_argument("--k", type=int, default=3)
     parser.add_argument("--noise", default="shared", choices=["shared", "pooled", "anchors", "benchmark"])
     parser.add_argument("--draws", type=int, default=300)
