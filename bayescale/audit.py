@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import math
 import sys
-import tomllib
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -232,25 +231,20 @@ def parse_claim(source, *, base: Path | None = None) -> Claim:
     SpecError
         One line naming the field at fault.
     """
-    from bayescale.spec import _table
+    from bayescale.spec import check_table, read_toml
 
     if isinstance(source, Mapping):
         raw, path = dict(source), (base or Path.cwd()) / "claim.toml"
     else:
         path = Path(source)
-        if not path.is_file():
-            raise SpecError(f"claim file {str(path)!r} does not exist")
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise SpecError(f"{path}: malformed TOML: {exc}") from exc
+        raw = read_toml(path, kind="claim")
     where = f"{path}: " if not isinstance(source, Mapping) else ""
     allowed = {"title", "description", "data", "model", "sampling", "output", "claim"}
     unknown = set(raw) - allowed
     if unknown:
         raise SpecError(f"{where}unknown top-level key(s) {', '.join(sorted(unknown))}; "
                         f"expected some of {', '.join(sorted(allowed))}")
-    tables = {name: _table(raw, name, str(path)) for name in ("data", "model", "sampling")}
+    tables = {name: check_table(raw, name, str(path)) for name in ("data", "model", "sampling")}
     output = raw.get("output", {})
     if not isinstance(output, Mapping) or set(output) - {"report"}:
         raise SpecError(f"{where}output: must be a table with 'report' (Markdown path)")

@@ -69,7 +69,8 @@ class Spec:
         return {**self.model, **self.sampling}
 
 
-def _table(raw: dict, name: str, where: str) -> dict:
+def check_table(raw: dict, name: str, where: str) -> dict:
+    """The ``[name]`` table of a parsed spec, refusing keys bayescale does not know."""
     value = raw.get(name, {})
     if not isinstance(value, dict):
         raise SpecError(f"{where}: [{name}] must be a table, got {type(value).__name__}")
@@ -82,21 +83,27 @@ def _table(raw: dict, name: str, where: str) -> dict:
     return dict(value)
 
 
+def read_toml(path, kind: str = "spec") -> dict:
+    """Parse a TOML file, turning a missing file or bad syntax into a one-line :class:`SpecError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"{kind} file {str(path)!r} does not exist")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: malformed TOML: {exc}") from exc
+
+
 def load_spec(path) -> Spec:
     """Read and validate a TOML spec, raising :class:`SpecError` naming the field at fault."""
     path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"spec file {str(path)!r} does not exist")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: malformed TOML: {exc}") from exc
+    raw = read_toml(path)
     where = str(path)
     unknown = set(raw) - TOP_LEVEL
     if unknown:
         raise SpecError(f"{where}: unknown top-level key(s) {', '.join(sorted(unknown))}; "
                         f"expected some of {', '.join(sorted(TOP_LEVEL))}")
-    tables = {name: _table(raw, name, where) for name in TABLES}
+    tables = {name: check_table(raw, name, where) for name in TABLES}
     data, model = tables["data"], tables["model"]
     if ("dataset" in data) == ("path" in data):
         raise SpecError(f"{where}: [data] needs exactly one of 'dataset' (bundled) or 'path' (CSV file)")
