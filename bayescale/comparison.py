@@ -54,7 +54,7 @@ def compare(*fits, names=None, threshold: float = 2.0) -> pd.DataFrame:
         warnings.simplefilter("always")
         for name, f in zip(names, fits, strict=True):
             loos[name] = azs.loo(f.idata, pointwise=True)
-        table = azs.compare(loos)
+        table = azs.compare(loos, round_to="none")
     table = pd.DataFrame(table)
     table["max_pareto_k"] = [float(loos[n].pareto_k.max()) for n in table.index]
     keep = [c for c in ["elpd", "p", "elpd_diff", "dse", "weight", "max_pareto_k"] if c in table.columns]
