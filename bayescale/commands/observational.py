@@ -46,17 +46,10 @@ def add_parser(subparsers):
 
 def read_spec(path: str) -> dict:
     """Read and check an observational spec; unknown sections or keys are errors."""
-    import tomllib
-
     from bayescale.errors import SpecError
+    from bayescale.spec import read_toml
 
-    spec_path = Path(path)
-    if not spec_path.is_file():
-        raise SpecError(f"spec file {path!r} not found")
-    try:
-        spec = tomllib.loads(spec_path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    spec = read_toml(path)
     for section, value in spec.items():
         if section in ("title", "description"):
             continue
@@ -76,7 +69,7 @@ def read_spec(path: str) -> dict:
     holdout = spec.get("holdout")
     if holdout is not None and set(holdout) != _SECTIONS["holdout"]:
         raise SpecError(f"{path}: [holdout] needs target, column and below")
-    spec["_dir"] = spec_path.resolve().parent
+    spec["_dir"] = Path(path).resolve().parent
     return spec
 
 
