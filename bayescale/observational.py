@@ -403,31 +403,23 @@ def initial_point(data: ObservationalData, k: int) -> dict[str, np.ndarray]:
 
 def _sample(model, *, method: str, draws: int, tune: int, chains: int, seed: int, progress: bool,
             cores: int | None, advi_steps: int, initvals: Mapping[str, np.ndarray] | None = None):
-    import logging
     import os
-    import warnings
 
     import pymc as pm
 
+    from bayescale.sampling import quiet_pymc
+
     if method not in ("nuts", "advi"):
         raise LawError(f"method must be 'nuts' or 'advi', got {method!r}")
-    logger = logging.getLogger("pymc")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with model, warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            warnings.simplefilter("ignore", UserWarning)
-            if method == "nuts":
-                return pm.sample(draws=draws, tune=tune, chains=chains,
-                                 cores=cores if cores is not None else min(chains, os.cpu_count() or 1),
-                                 random_seed=seed, progressbar=progress, target_accept=0.9, init="adapt_diag",
-                                 initvals=dict(initvals or {}), compute_convergence_checks=False)
-            approx = pm.fit(n=advi_steps, method="advi", random_seed=seed, progressbar=progress,
-                            start=dict(initvals or {}))
-            return approx.sample(draws=draws * chains, random_seed=seed)
-    finally:
-        logger.setLevel(level)
+    with model, quiet_pymc():
+        if method == "nuts":
+            return pm.sample(draws=draws, tune=tune, chains=chains,
+                             cores=cores if cores is not None else min(chains, os.cpu_count() or 1),
+                             random_seed=seed, progressbar=progress, target_accept=0.9, init="adapt_diag",
+                             initvals=dict(initvals or {}), compute_convergence_checks=False)
+        approx = pm.fit(n=advi_steps, method="advi", random_seed=seed, progressbar=progress,
+                        start=dict(initvals or {}))
+        return approx.sample(draws=draws * chains, random_seed=seed)
 
 
 def observational(

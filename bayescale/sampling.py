@@ -5,9 +5,26 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pymc as pm
 import xarray as xr
+
+
+@contextmanager
+def quiet_pymc() -> Iterator[None]:
+    """Silence PyMC's log lines and warnings; bayescale reports sampler problems as flags."""
+    pymc_logger = logging.getLogger("pymc")
+    level = pymc_logger.level
+    pymc_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            for category in (FutureWarning, UserWarning, RuntimeWarning):  # RuntimeWarning: early-tuning overflow
+                warnings.simplefilter("ignore", category)
+            yield
+    finally:
+        pymc_logger.setLevel(level)
 
 
 def sample_model(
@@ -30,26 +47,17 @@ def sample_model(
     """
     if cores is None:
         cores = min(chains, os.cpu_count() or 1)
-    pymc_logger = logging.getLogger("pymc")
-    level = pymc_logger.level
-    pymc_logger.setLevel(logging.ERROR)
-    try:
-        with model, warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            warnings.simplefilter("ignore", UserWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)  # overflow in early tuning steps
-            idata = pm.sample(
-                draws=draws,
-                tune=tune,
-                chains=chains,
-                cores=cores,
-                random_seed=seed,
-                progressbar=progress,
-                nuts_sampler=sampler,
-                target_accept=target_accept,
-                compute_convergence_checks=False,
-            )
-            pm.compute_log_likelihood(idata, model=model, progressbar=False)
-    finally:
-        pymc_logger.setLevel(level)
+    with model, quiet_pymc():
+        idata = pm.sample(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            random_seed=seed,
+            progressbar=progress,
+            nuts_sampler=sampler,
+            target_accept=target_accept,
+            compute_convergence_checks=False,
+        )
+        pm.compute_log_likelihood(idata, model=model, progressbar=False)
     return idata
