@@ -139,33 +139,25 @@ def _first_chain_seed(seed: int, chains: int) -> int:
 
 def _sample_reused(data, config: FitConfig):
     """Sample with a compiled model shared by every curve of the same structure."""
-    import logging
-    import warnings
-
     import nutpie
     import xarray as xr
+
+    from bayescale.sampling import quiet_pymc
 
     compiled, template, lock = _compiled_model(config, data.n_groups)
     model = _law_build(config.law)(data, config, shared_priors=True)
     values = {var.name: var.get_value() for var in model.data_vars}
     known = {var.name for var in compiled.shared_var_keys}
-    pymc_logger = logging.getLogger("pymc")
-    level = pymc_logger.level
-    pymc_logger.setLevel(logging.ERROR)
-    try:
-        with lock, warnings.catch_warnings():
-            # nutpie draws initial points from the template model's own shared values: give it this curve's
-            for var in template.data_vars:
-                var.set_value(values[var.name])
-            warnings.simplefilter("ignore")
-            idata = nutpie.sample(
-                compiled.with_data(**{k: v for k, v in values.items() if k in known}),
-                draws=config.draws, tune=config.tune, chains=config.chains, cores=1,
-                seed=_first_chain_seed(config.seed, config.chains), progress_bar=False,
-                target_accept=config.target_accept,
-            )
-    finally:
-        pymc_logger.setLevel(level)
+    with lock, quiet_pymc():
+        # nutpie draws initial points from the template model's own shared values: give it this curve's
+        for var in template.data_vars:
+            var.set_value(values[var.name])
+        idata = nutpie.sample(
+            compiled.with_data(**{k: v for k, v in values.items() if k in known}),
+            draws=config.draws, tune=config.tune, chains=config.chains, cores=1,
+            seed=_first_chain_seed(config.seed, config.chains), progress_bar=False,
+            target_accept=config.target_accept,
+        )
     posterior = idata["posterior"].to_dataset()
     if "group" in posterior.dims:
         posterior = posterior.assign_coords(group=list(data.groups))
