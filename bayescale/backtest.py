@@ -496,6 +496,8 @@ def backtest(
     executor: str = "local",
     scheduler: str | None = None,
     progress: bool = True,
+    out=None,
+    resume: bool = False,
 ) -> BacktestResult:
     """Fit the small-scale part of each curve and score forecasts of the held-out large-scale part.
 
@@ -536,6 +538,14 @@ def backtest(
         ``"local"`` process pool or ``"dask"`` (see :mod:`bayescale.executors`).
     progress : bool
         Print a progress bar on stderr.
+    out : path, optional
+        Folder where each finished (curve, cutoff) is written as soon as it is done (draws in
+        ``.npz``, record in ``.json``, both atomically), with a manifest of the data hash, spec,
+        seed and version, and a lock against a second writer (:mod:`bayescale.store`). The
+        result tables are written there at the end.
+    resume : bool
+        Reuse the finished (curve, cutoff) pairs in ``out`` and fit only the rest; refused when
+        ``out`` was written from other data, spec or seed. Tables equal an uninterrupted run's.
 
     Returns
     -------
@@ -552,7 +562,7 @@ def backtest(
         split = f"column:{train_column}"
     data = {name: {"df": df, "x": x, "y": y, "group": group, "split": split}}
     return backtest_datasets(data, spec=spec, seed=seed, workers=workers, executor=executor, scheduler=scheduler,
-                             progress=progress)
+                             progress=progress, out=out, resume=resume)
 
 
 def _tasks(name: str, df, *, x: str, y: str, group, split, spec: Mapping, seed: int, tasks: list, meta: dict,
@@ -600,7 +610,7 @@ def _tasks(name: str, df, *, x: str, y: str, group, split, spec: Mapping, seed: 
 
 def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = None, seed: int = 0,
                       workers: int | None = None, executor: str = "local", scheduler: str | None = None,
-                      progress: bool = True, **options) -> BacktestResult:
+                      progress: bool = True, out=None, resume: bool = False, **options) -> BacktestResult:
     """Backtest several data sets in one pool of workers (each compiles the model once).
 
     Parameters
@@ -611,7 +621,7 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
     spec : mapping, optional
         Fit settings as built by :func:`backtest`; otherwise ``options`` (the keyword arguments of
         :func:`backtest`: ``law``, ``draws``, ``discrepancy``, ...) are used with its defaults.
-    seed, workers, executor, scheduler, progress
+    seed, workers, executor, scheduler, progress, out, resume
         As in :func:`backtest`.
     """
     from bayescale.executors import make_executor
@@ -634,17 +644,33 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
         _tasks(name, item["df"], x=item["x"], y=item["y"], group=item.get("group"), split=item.get("split", 0.6),
                spec=spec, seed=seed, tasks=tasks, meta=meta, failures=failures)
 
-    results = {}
-    if tasks:
-        workers = min(int(workers or os.cpu_count() or 1), len(tasks))
-        pool = make_executor(executor, workers=workers, scheduler=scheduler)
-        bar = _Progress(len(tasks), pool.describe(), progress)
-        try:
-            for task_id, result in pool.map_unordered(run_task, tasks):
-                results[task_id] = result
-                bar.update()
-        finally:
-            pool.close()
+    store = _open_store(out, data, spec, seed, resume) if out is not None else None
+    keys = {task_id: _task_key(meta[task_id]) for task_id, _ in tasks}
+    results = {t: _read_task(store, keys[t]) for t, _ in tasks if store and keys[t] in store.finished()}
+    todo = [(t, payload) for t, payload in tasks if t not in results]
+    try:
+        if todo:
+            workers = min(int(workers or os.cpu_count() or 1), len(todo))
+            pool = make_executor(executor, workers=workers, scheduler=scheduler)
+            bar = _Progress(len(todo), pool.describe(), progress)
+            try:
+                for task_id, result in pool.map_unordered(run_task, todo):
+                    results[task_id] = result
+                    if store:
+                        _write_task(store, keys[task_id], result)
+                    bar.update()
+            except KeyboardInterrupt:
+                from bayescale.batch import BatchInterrupted
+
+                where = (f"kept {len(results)} of {len(tasks)} (curve, cutoff) fits in {str(store.root)!r}; run the "
+                         "same command with --resume (resume=True) to finish") if store else (
+                         f"{len(results)} of {len(tasks)} fits are lost; pass out= (--out) to keep them")
+                raise BatchInterrupted(f"interrupted: {where}") from None
+            finally:
+                pool.close()
+    finally:
+        if store:
+            store.close()
 
     # the discrepancy scale of each data set, pooled over the in-sample backtests of its curves
     disc = {}
@@ -684,7 +710,63 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
                                     ignore_index=True)
     failures = pd.DataFrame(failures, columns=["dataset", "curve", "cutoff", "method", "reason"])
     fits = pd.DataFrame(fits, columns=FIT_COLUMNS)
-    return BacktestResult(points, failures, disc, time.perf_counter() - started, fits=fits)
+    result = BacktestResult(points, failures, disc, time.perf_counter() - started, fits=fits)
+    if out is not None:
+        result.save(out)
+    return result
+
+
+# ---------------------------------------------------------------------- crash-safe output
+def _task_key(m: Mapping) -> str:
+    from bayescale.batch import curve_id
+
+    return curve_id([m["dataset"], m["curve"], m["cutoff"]])
+
+
+def _open_store(out, data: Mapping, spec: Mapping, seed: int, resume: bool):
+    import hashlib
+
+    from bayescale import __version__
+    from bayescale.store import FORMAT, CurveStore, data_hash
+
+    digest = hashlib.sha256()
+    described = {}
+    for name, item in data.items():
+        digest.update(f"{name}:{data_hash(item['df'])};".encode())
+        described[name] = {k: item.get(k) for k in ("x", "y", "group", "split")}
+    manifest = {"format": FORMAT, "kind": "backtest", "data_hash": digest.hexdigest(), "seed": seed,
+                "version": __version__, "spec": {**{k: v for k, v in spec.items()}, "datasets": described}}
+    return CurveStore.open(out, manifest, resume=resume)
+
+
+_ARRAYS = ("d", "err", "var")
+
+
+def _write_task(store, key: str, result: Mapping) -> None:
+    """Draws (and in-sample errors) to ``<key>.npz``, then the record; each file atomically."""
+    import io as _io
+
+    from bayescale.io import atomic_write
+
+    arrays = {f"draws__{method}": np.asarray(d) for method, d in (result.get("draws") or {}).items()}
+    for name in _ARRAYS if result.get("inner") else ():
+        arrays[f"inner__{name}"] = np.asarray(result["inner"][name])
+    buffer = _io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write(store.root / "curves" / f"{key}.npz", lambda tmp: Path(tmp).write_bytes(buffer.getvalue()))
+    record = {k: v for k, v in result.items() if k not in ("draws", "inner")}
+    store.write_curve({**record, "curve_id": key, "has_inner": bool(result.get("inner"))})
+
+
+def _read_task(store, key: str) -> dict:
+    import json
+
+    record = json.loads((store.root / "curves" / f"{key}.json").read_text())
+    with np.load(store.root / "curves" / f"{key}.npz") as arrays:
+        draws = {name.split("__", 1)[1]: arrays[name] for name in arrays.files if name.startswith("draws__")}
+        inner = {name: arrays[f"inner__{name}"] for name in _ARRAYS} if record.pop("has_inner") else None
+    record.pop("curve_id")
+    return {**record, "draws": draws, "inner": inner}
 
 class _CallableModule(types.ModuleType):
     """Importing ``bayescale.backtest`` (the module) rebinds the package attribute of the same name,

@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     except BayescaleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # batch runs say how many results were kept and how to resume
+        print(str(exc) or "interrupted", file=sys.stderr)
         return 130
 
 

@@ -36,7 +36,9 @@ def add_parser(subparsers):
     group.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
     group.add_argument("--sampler", choices=["pymc", "nutpie"], help="NUTS (default nutpie if installed)")
     out = parser.add_argument_group("output")
-    out.add_argument("--out", metavar="DIR", help="write points/summary/table/per_curve/by_distance/failures CSVs here")
+    out.add_argument("--out", metavar="DIR", help="keep every finished fit here as it is done, and write the "
+                     "points/summary/table/per_curve/by_distance/failures CSVs at the end")
+    out.add_argument("--resume", action="store_true", help="finish an interrupted run in --out (same data, spec, seed)")
     out.add_argument("--table", metavar="CSV", help="write the table (methods as columns) here")
     out.add_argument("--plot-calibration", metavar="PNG", help="write the calibration figure here")
     out.add_argument("--plot-error", metavar="PNG", help="write the error-vs-distance figure here")
@@ -64,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not Path(args.csv).is_file():
         raise DataError(f"data file {args.csv!r} does not exist")
+    if args.resume and not args.out:
+        raise SpecError("--resume needs --out (the folder of the interrupted run)")
     if args.split and args.train_column:
         raise SpecError("give either --split or --train-column, not both")
     for name in ("workers", "n_boot", "draws", "tune", "chains"):
@@ -82,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         name=Path(args.csv).stem, noise=args.noise, draws=args.draws, tune=args.tune, chains=args.chains,
         seed=args.seed, sampler=args.sampler, baselines=not args.no_baselines, n_boot=args.n_boot,
         discrepancy=args.discrepancy, workers=args.workers, executor=args.executor, scheduler=args.scheduler,
-        progress=not args.quiet,
+        progress=not args.quiet, out=args.out, resume=args.resume,
     )
     plain = True if args.plain else None
     table = result.table()
@@ -95,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
                     plain=plain)
     print(f"\n{result.seconds:.1f} s")
     if args.out:
-        print(f"wrote {result.save(args.out)}/")
+        print(f"wrote {args.out}/")
     if args.table:
         atomic_write(args.table, lambda p: table.to_csv(p, index=False))
         print(f"wrote {args.table}")

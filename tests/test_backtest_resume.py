@@ -1,0 +1,92 @@
+"""A backtest written to a folder survives interruption: resume reuses finished fits and gives the same tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayescale
+from bayescale.errors import OutputError
+
+FAST = {"draws": 200, "tune": 300, "chains": 2, "workers": 1, "progress": False, "n_boot": 50, "seed": 4}
+pytestmark = pytest.mark.slow
+
+
+def curves(seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = np.logspace(3, 7, 10)
+    frames = [pd.DataFrame({"curve": f"c{c}", "x": x, "y": (1.5 + 40 * x**-0.35) * np.exp(rng.normal(0, 0.02, 10))})
+              for c in range(3)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_resume_after_losing_a_fit_gives_the_uninterrupted_tables(tmp_path, monkeypatch):
+    df = curves()
+    out = tmp_path / "bt"
+    full = bayescale.backtest(df, x="x", y="y", group="curve", out=out, **FAST)
+    records = sorted((out / "curves").glob("*.json"))
+    assert len(records) == 3 and len(list((out / "curves").glob("*.npz"))) == 3
+    assert (out / "manifest.json").is_file() and (out / "points.csv").is_file()
+    assert not (out / ".lock").exists()
+
+    # a run killed before its last fit was written: that fit's record and draws are missing
+    lost = records[1]
+    lost.unlink()
+    lost.with_suffix(".npz").unlink()
+    calls = []
+    from bayescale import backtest as bt
+
+    real = bt.run_task
+    monkeypatch.setattr(bt, "run_task", lambda task: calls.append(1) or real(task))
+    resumed = bayescale.backtest(df, x="x", y="y", group="curve", out=out, resume=True, **FAST)
+    assert len(calls) == 1  # only the lost (curve, cutoff) was fitted again
+    pd.testing.assert_frame_equal(resumed.points, full.points)
+    pd.testing.assert_frame_equal(resumed.table(), full.table())
+
+
+def test_resume_refuses_other_data_and_a_plain_rerun(tmp_path):
+    df = curves()
+    out = tmp_path / "bt"
+    bayescale.backtest(df, x="x", y="y", group="curve", out=out, baselines=False, **{**FAST, "n_boot": 10})
+    with pytest.raises(OutputError, match="already holds a batch run; pass resume=True"):
+        bayescale.backtest(df, x="x", y="y", group="curve", out=out, baselines=False, **FAST)
+    with pytest.raises(OutputError, match="the data differ from the run that wrote it"):
+        bayescale.backtest(curves(seed=1), x="x", y="y", group="curve", out=out, resume=True, baselines=False,
+                           **FAST)
+    with pytest.raises(OutputError, match="the spec differs from the run that wrote it"):
+        bayescale.backtest(df, x="x", y="y", group="curve", out=out, resume=True, baselines=False,
+                           **{**FAST, "draws": 300})
+
+
+def test_backtest_killed_with_sigkill_resumes_to_the_uninterrupted_tables(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    df = pd.concat([curves(seed=s).assign(curve=lambda f, s=s: f["curve"] + f"s{s}") for s in range(3)],
+                   ignore_index=True)  # 9 curves
+    csv, out = tmp_path / "runs.csv", tmp_path / "out"
+    df.to_csv(csv, index=False)
+    flags = ["--x", "x", "--y", "y", "--group", "curve", "--draws", "200", "--tune", "300", "--chains", "2",
+             "--workers", "1", "--n-boot", "50", "--seed", "4", "--quiet", "--plain"]
+    proc = subprocess.Popen([sys.executable, "-m", "bayescale.cli", "backtest", str(csv), "--out", str(out), *flags],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list((out / "curves").glob("*.json"))) >= 2:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
+    kept = sorted(p.stem for p in (out / "curves").glob("*.json"))
+    assert 2 <= len(kept) < 9
+    assert sorted(p.stem for p in (out / "curves").glob("*.npz")) == kept  # draws written before each record
+
+    kwargs = {**FAST, "name": "runs"}
+    resumed = bayescale.backtest(df, x="x", y="y", group="curve", out=out, resume=True, **kwargs)
+    uninterrupted = bayescale.backtest(df, x="x", y="y", group="curve", out=tmp_path / "full", **kwargs)
+    pd.testing.assert_frame_equal(resumed.points, uninterrupted.points)
+    assert not (out / ".lock").exists()
