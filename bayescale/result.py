@@ -308,9 +308,13 @@ class ScalingFit:
         with self.build_model():
             prior = pm.sample_prior_predictive(draws=draws, random_seed=self.config.seed if seed is None else seed)
         sims = flat(prior["prior_predictive"].to_dataset(), "y_obs")
-        if self.config.noise != "normal":
-            sims = np.exp(sims)
-        sims = sims * self.data.y_scale
+        if self.config.law == "sigmoid":  # counts out of n, or accuracies: back to accuracy
+            from bayescale.sigmoid import trials_array
+
+            n = trials_array(self.data, self.config)
+            sims = sims / n if n is not None else sims
+        else:  # log(y / y_scale) or y / y_scale
+            sims = (np.exp(sims) if self.config.noise != "normal" else sims) * self.data.y_scale
         stats = _interval_columns(sims, prob)
         frame = pd.DataFrame({
             "group": [self.data.groups[i] for i in self.data.group_index],

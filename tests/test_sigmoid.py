@@ -110,3 +110,11 @@ def test_pure_binomial_is_narrower_than_beta_binomial_and_flags_emergence(large_
     assert "irreducible_floor" not in set(flags["code"])  # a sigmoid has a ceiling, not a floor
     regime = flags[flags["code"] == "regime"].iloc[0]
     assert "emergence" in regime["message"]
+
+
+def test_prior_predictive_is_on_the_accuracy_scale(large_and_small):
+    big, small = large_and_small
+    for fit in (big, small):
+        check = fit.prior_predictive(draws=200)
+        assert ((check["lower"] >= 0) & (check["upper"] <= 1)).all()
+        assert check["inside"].mean() > 0.8  # weakly informative: the priors alone reach the data
