@@ -64,7 +64,7 @@ def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None
     flags = fit.flags(at=at)
     if len(flags):
         flags = flags.sort_values("severity", key=lambda s: s.map({"warning": 0}).fillna(1), kind="stable")
-        print_table(flags[["severity", "code", "group", "message"]], "Flags", index=False, plain=plain)
+        print_table(_merge_groups(flags), "Flags", index=False, plain=plain)
     else:
         print("\nFlags: none")
     if plot:
@@ -73,6 +73,16 @@ def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None
     if save:
         fit.save(save)
         print(f"wrote fit {save}")
+
+
+def _merge_groups(flags):
+    """One printed row per identical flag, naming every group it concerns (fit.flags() stays tidy)."""
+    def names(groups):
+        named = [str(g) for g in groups if g is not None and g == g]
+        return ", ".join(named) if named else ""
+
+    return (flags.groupby(["severity", "code", "message"], sort=False, dropna=False)["group"].agg(names)
+            .reset_index()[["severity", "code", "group", "message"]])
 
 
 def ensure_parent(path) -> None:
