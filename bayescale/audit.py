@@ -171,13 +171,7 @@ def _parse_items(claim: Mapping, where: str) -> tuple[list[ClaimItem], float]:
         value, interval, p = _value_and_interval(spec, field_name, prob, positive=True)
         items.append(ClaimItem(name, "parameter", value, interval, p, field_name))
 
-    predictions = claim.get("predictions", [])
-    if not isinstance(predictions, list):
-        raise SpecError(f"{where}claim.predictions: must be an array of tables ([[claim.predictions]])")
-    for i, spec in enumerate(predictions):
-        field_name = f"{where}claim.predictions[{i}]"
-        if not isinstance(spec, Mapping):
-            raise SpecError(f"{field_name}: must be a table")
+    for field_name, spec in _array_of_tables(claim, "predictions", where):
         _keys(spec, PREDICTION_KEYS, field_name)
         scales = {k: _number(spec[k], f"{field_name}.{k}", positive=True)
                   for k in ("params", "tokens", "compute") if k in spec}
@@ -189,13 +183,7 @@ def _parse_items(claim: Mapping, where: str) -> tuple[list[ClaimItem], float]:
                                       else f"loss at N={scales['params']:.3g}, D={scales['tokens']:.3g}")
         items.append(ClaimItem(str(label), "prediction", value, interval, p, field_name, **scales))
 
-    optimal = claim.get("optimal", [])
-    if not isinstance(optimal, list):
-        raise SpecError(f"{where}claim.optimal: must be an array of tables ([[claim.optimal]])")
-    for i, spec in enumerate(optimal):
-        field_name = f"{where}claim.optimal[{i}]"
-        if not isinstance(spec, Mapping):
-            raise SpecError(f"{field_name}: must be a table")
+    for field_name, spec in _array_of_tables(claim, "optimal", where):
         _keys(spec, OPTIMAL_KEYS, field_name)
         if "compute" not in spec:
             raise SpecError(f"{field_name}.compute: the budget of a claimed optimal allocation is required")
@@ -527,6 +515,18 @@ def _format(value) -> str:
     if isinstance(value, float | np.floating):
         return "inf" if value == math.inf else format_number(float(value))
     return str(value)
+
+
+def _array_of_tables(claim: Mapping, key: str, where: str):
+    """Yield ``(field name, table)`` for each ``[[claim.<key>]]``, refusing anything else."""
+    tables = claim.get(key, [])
+    if not isinstance(tables, list):
+        raise SpecError(f"{where}claim.{key}: must be an array of tables ([[claim.{key}]])")
+    for i, spec in enumerate(tables):
+        field_name = f"{where}claim.{key}[{i}]"
+        if not isinstance(spec, Mapping):
+            raise SpecError(f"{field_name}: must be a table")
+        yield field_name, spec
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
