@@ -27,15 +27,21 @@ Scores of one held-out point :math:`(x, y)` with predictive draws :math:`X_1..X_
 
 Distance-growing discrepancy (``discrepancy=True``, DESIGN.md "Calibration")
     Each curve is also refitted on the first ``inner`` fraction (default 60%) of its
-    *training* log-x range; the log errors :math:`e_j` of the median on the rest of the
-    training rows, at distances :math:`d_j` beyond that inner range, with predictive log
-    variance :math:`v_j`, are pooled across all curves of the call, and the scale :math:`s`
-    of a discrepancy whose sd grows linearly with distance is fitted by maximum likelihood,
+    *training* log-x range (at least its 5 smallest distinct scales). The log errors
+    :math:`e_j` of the median on the rest of the training rows, at distances :math:`d_j`
+    beyond that inner range, with predictive log variance :math:`v_j`, are pooled across the
+    curves of a data set and inform the scale :math:`s` of a discrepancy whose sd grows
+    linearly with distance,
 
-    .. math:: e_j \sim \mathcal N\!\left(0,\; v_j + (s\, d_j)^2\right).
+    .. math:: e_j \sim \mathcal N\!\left(0,\; v_j + (s\, d_j)^2\right), \qquad
+              s \sim \mathrm{Uniform}(0, 1),
 
-    Forecasts of method ``bayescale+disc`` add :math:`\mathcal N(0, (s\, d)^2)` to each
-    log predictive draw. Only training rows are used to learn :math:`s`, with the same
+    the uniform prior on a standard deviation of Gelman (2006). The posterior of :math:`s` is
+    computed on a grid; forecasts of method ``bayescale+disc`` add
+    :math:`\mathcal N(0, (s_i\, d)^2)` to each log predictive draw :math:`i`, with
+    :math:`s_i` drawn from that posterior. Integrating over :math:`s` matters when the
+    in-sample errors are few or short-range: they rarely rule out a sizeable :math:`s`, and
+    a point estimate would then be 0. Only training rows inform :math:`s`, through the same
     Bayesian fit that makes the forecast, so held-out rows never leak into the interval.
 """
 
@@ -56,6 +62,7 @@ import pandas as pd
 from bayescale.errors import DataError, SpecError
 
 LEVELS = (0.5, 0.8, 0.9)
+SUPPORT_COLUMNS = ["dataset", "s", "s_low", "s_high", "s_ml", "curves", "errors"]
 FIT_COLUMNS = ["dataset", "curve", "cutoff", "n_train", "n_test", "status", "seconds", "max_r_hat", "min_ess_bulk",
                "divergences"]
 METHODS = ("bayescale", "bayescale+disc", "ls", "ls_bootstrap", "loglinear")
@@ -163,9 +170,20 @@ def train_mask(x: np.ndarray, cutoff: Cutoff, column: np.ndarray | None = None) 
 
 
 # ---------------------------------------------------------------------- one (curve, cutoff) in a worker
-def _inner_mask(x: np.ndarray, frac: float) -> np.ndarray:
+def inner_mask(x: np.ndarray, frac: float) -> np.ndarray:
+    """Rows of a training curve refitted by the in-sample backtest: the first ``frac`` of its log-x
+    range, widened to the ``MIN_TRAIN`` smallest distinct scales when that range holds fewer.
+
+    The floor matters for checkpoints spaced evenly in steps, which crowd the top of the log-x
+    range: without it, their curves would never contribute to the discrepancy.
+    """
+    x = np.asarray(x, dtype=float)
     lx = np.log10(x)
-    return lx <= lx.min() + frac * (lx.max() - lx.min()) + 1e-12
+    mask = lx <= lx.min() + frac * (lx.max() - lx.min()) + 1e-12
+    distinct = np.unique(x)
+    if len(np.unique(x[mask])) < MIN_TRAIN <= len(distinct):
+        mask = x <= distinct[MIN_TRAIN - 1]
+    return mask
 
 
 def _bayes_fit(frame: pd.DataFrame, spec: Mapping, seed: int):
@@ -238,7 +256,7 @@ def run_task(task: Mapping[str, Any]) -> dict:
                                                                      seed=seed))
         attempt("loglinear", lambda: baselines.loglinear_draws(x_tr, y_tr, x_te, seed=seed))
     if spec["discrepancy"] and "bayescale" in draws:
-        mask = _inner_mask(x_tr, spec["inner"])
+        mask = inner_mask(x_tr, spec["inner"])
         if mask.sum() >= MIN_TRAIN and (~mask).sum() >= 1:
             try:
                 d_in, _ = _bayes_draws(frame[mask], x_tr[~mask], spec, seed + 1)
@@ -286,13 +304,36 @@ def score_draws(y: np.ndarray, draws: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+S_MAX = 1.0  # upper end of the uniform prior on s: log y sd per decade of extrapolation
+
+
+def _finite_errors(d, err, var) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    d, err, var = (np.asarray(a, dtype=float) for a in (d, err, var))
+    keep = np.isfinite(d) & np.isfinite(err) & np.isfinite(var) & (d > 0)
+    return d[keep], err[keep], np.maximum(var[keep], 1e-12)
+
+
+def discrepancy_posterior(d, err, var, *, n_grid: int = 2001) -> tuple[np.ndarray, np.ndarray]:
+    """Grid posterior of ``s`` in ``err ~ N(0, var + (s d)^2)`` under ``s ~ Uniform(0, S_MAX)``.
+
+    Returns
+    -------
+    grid, weights : numpy.ndarray
+        Values of ``s`` and their posterior probabilities (the prior alone without errors).
+    """
+    d, err, var = _finite_errors(d, err, var)
+    grid = np.linspace(0.0, S_MAX, n_grid)
+    total = var[None, :] + (grid[:, None] * d[None, :]) ** 2
+    log_lik = -0.5 * np.sum(np.log(total) + err[None, :] ** 2 / total, axis=1)
+    weights = np.exp(log_lik - log_lik.max())
+    return grid, weights / weights.sum()
+
+
 def fit_discrepancy(d, err, var) -> float:
     """Maximum-likelihood ``s`` in ``err ~ N(0, var + (s d)^2)`` (0 when the errors need no extra spread)."""
     from scipy.optimize import minimize_scalar
 
-    d, err, var = (np.asarray(a, dtype=float) for a in (d, err, var))
-    keep = np.isfinite(d) & np.isfinite(err) & np.isfinite(var) & (d > 0)
-    d, err, var = d[keep], err[keep], np.maximum(var[keep], 1e-12)
+    d, err, var = _finite_errors(d, err, var)
     if len(d) == 0:
         return 0.0
 
@@ -347,17 +388,25 @@ class BacktestResult:
         One row per (curve, cutoff) that ran: training and held-out sizes, seconds, and the
         bayescale fit's ``max_r_hat``, ``min_ess_bulk`` and ``divergences``.
     discrepancy : dict
-        Fitted discrepancy scale ``s`` per dataset (only with ``discrepancy=True``).
+        Posterior mean of the discrepancy scale ``s`` per data set (only with ``discrepancy=True``).
+    discrepancy_support : pandas.DataFrame
+        ``dataset``, ``s`` (posterior mean), ``s_low`` / ``s_high`` (90% interval), ``s_ml``
+        (maximum likelihood), ``curves`` (in-sample backtests that ran) and ``errors`` (held-in
+        rows they scored). A data set without any in-sample backtest has no ``s``, and its
+        ``bayescale+disc`` forecasts are recorded in ``failures`` instead.
     seconds : float
         Wall time of the run.
     """
 
     def __init__(self, points: pd.DataFrame, failures: pd.DataFrame, discrepancy: Mapping | None = None,
-                 seconds: float = float("nan"), fits: pd.DataFrame | None = None):
+                 seconds: float = float("nan"), fits: pd.DataFrame | None = None,
+                 discrepancy_support: pd.DataFrame | None = None):
         self.points = points
         self.failures = failures
         self.fits = pd.DataFrame(columns=FIT_COLUMNS) if fits is None else fits
         self.discrepancy = dict(discrepancy or {})
+        self.discrepancy_support = (pd.DataFrame(columns=SUPPORT_COLUMNS) if discrepancy_support is None
+                                    else discrepancy_support)
         self.seconds = seconds
 
     def __repr__(self) -> str:
@@ -373,7 +422,8 @@ class BacktestResult:
         return cls(pd.concat([r.points for r in results], ignore_index=True),
                    pd.concat([r.failures for r in results], ignore_index=True), disc,
                    float(sum(r.seconds for r in results)), fits=pd.concat([r.fits for r in results],
-                                                                          ignore_index=True))
+                                                                          ignore_index=True),
+                   discrepancy_support=pd.concat([r.discrepancy_support for r in results], ignore_index=True))
 
     def summary(self, by: Sequence[str] = ("dataset", "cutoff")) -> pd.DataFrame:
         """One row per ``by`` group and method: coverage, width, CRPS, RMSLE, relative error."""
@@ -402,7 +452,7 @@ class BacktestResult:
 
     def save(self, folder) -> Path:
         """Write ``points.csv``, ``summary.csv``, ``table.csv``, ``per_curve.csv``, ``by_distance.csv``,
-        ``failures.csv``, ``fits.csv`` into ``folder``."""
+        ``failures.csv``, ``fits.csv`` (and ``discrepancy.csv`` when it was learned) into ``folder``."""
         from bayescale.io import atomic_write
 
         folder = Path(folder)
@@ -410,6 +460,8 @@ class BacktestResult:
         frames = {"points": self.points, "summary": self.summary(), "table": self.table(),
                   "per_curve": self.per_curve(), "by_distance": self.by_distance(), "failures": self.failures,
                   "fits": self.fits}
+        if self.discrepancy:
+            frames["discrepancy"] = self.discrepancy_support
         for name, frame in frames.items():
             atomic_write(folder / f"{name}.csv", lambda p, f=frame: f.to_csv(p, index=False))
             os.chmod(folder / f"{name}.csv", 0o644)  # atomic_write's temporary file is private (0600)
@@ -673,13 +725,20 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
             store.close()
 
     # the discrepancy scale of each data set, pooled over the in-sample backtests of its curves
-    disc = {}
+    disc, support, posteriors = {}, [], {}
     if spec["discrepancy"]:
         for name in data:
             inner = [r["inner"] for t, r in results.items() if r.get("inner") and meta[t]["dataset"] == name]
-            disc[name] = (fit_discrepancy(*(np.concatenate([r[k] for r in inner]) for k in ("d", "err", "var")))
-                          if inner else 0.0)
-
+            row = {"dataset": name, "curves": len(inner), "errors": int(sum(len(r["d"]) for r in inner))}
+            if not inner:
+                support.append(row)
+                continue
+            errors = [np.concatenate([r[k] for r in inner]) for k in ("d", "err", "var")]
+            grid, weights = posteriors[name] = discrepancy_posterior(*errors)
+            cdf = np.cumsum(weights)
+            disc[name] = float(grid @ weights)
+            support.append({**row, "s": disc[name], "s_low": float(grid[np.searchsorted(cdf, 0.05)]),
+                            "s_high": float(grid[np.searchsorted(cdf, 0.95)]), "s_ml": fit_discrepancy(*errors)})
     frames, fits = [], []
     for task_id in sorted(results, key=int):
         result, m = results[task_id], meta[task_id]
@@ -693,11 +752,16 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
             failures.append({**base, **failure})
         distance = np.log10(m["x_test"] / m["x_train_max"])
         all_draws = dict(result["draws"])
-        if spec["discrepancy"] and "bayescale" in all_draws:
+        if spec["discrepancy"] and "bayescale" in all_draws and m["dataset"] in posteriors:
             rng = np.random.default_rng([seed, int(task_id)])
             b = all_draws["bayescale"]
-            all_draws["bayescale+disc"] = b * np.exp(rng.standard_normal(b.shape) * disc[m["dataset"]]
+            grid, weights = posteriors[m["dataset"]]
+            s_draws = rng.choice(grid, size=(b.shape[0], 1), p=weights)
+            all_draws["bayescale+disc"] = b * np.exp(rng.standard_normal(b.shape) * s_draws
                                                      * np.maximum(distance, 0)[None, :])
+        elif spec["discrepancy"] and "bayescale" in all_draws:
+            failures.append({**base, "method": "bayescale+disc", "reason": "no curve of this data set had enough "
+                             f"training rows for an in-sample backtest ({MIN_TRAIN} distinct scales and one more)"})
         for method, d in all_draws.items():
             scores = score_draws(m["y_test"], d)
             frames.append(pd.DataFrame({**base, "method": method, "x": m["x_test"], "y": m["y_test"],
@@ -710,7 +774,8 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
                                     ignore_index=True)
     failures = pd.DataFrame(failures, columns=["dataset", "curve", "cutoff", "method", "reason"])
     fits = pd.DataFrame(fits, columns=FIT_COLUMNS)
-    result = BacktestResult(points, failures, disc, time.perf_counter() - started, fits=fits)
+    result = BacktestResult(points, failures, disc, time.perf_counter() - started, fits=fits,
+                            discrepancy_support=pd.DataFrame(support, columns=SUPPORT_COLUMNS))
     if out is not None:
         result.save(out)
     return result

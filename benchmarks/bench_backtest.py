@@ -124,6 +124,8 @@ def main(argv=None) -> int:
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--no-discrepancy", action="store_true")
+    parser.add_argument("--store", help="keep every fit's draws in this folder (crash-safe; with --resume, reuse them)")
+    parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
 
@@ -135,8 +137,9 @@ def main(argv=None) -> int:
         data[name] = quick(spec) if args.quick else spec
     # one pool for every dataset: each worker compiles the model once
     result = backtest_datasets(data, draws=args.draws, tune=args.tune, chains=2,
-                               discrepancy=not args.no_discrepancy, workers=args.workers, seed=2026)
-    print(f"{result!r}; discrepancy s per dataset: {result.discrepancy}", flush=True)
+                               discrepancy=not args.no_discrepancy, workers=args.workers, seed=2026,
+                               out=args.store, resume=args.resume)
+    print(f"{result!r}\ndiscrepancy s per dataset:\n{result.discrepancy_support.to_string(index=False)}", flush=True)
     wall = time.perf_counter() - start
     load_after = os.getloadavg()
     out = result.save(args.out)

@@ -100,6 +100,48 @@ def test_discrepancy_scale_recovered():
     assert bt.fit_discrepancy(d, rng.normal(0, 0.01, 4000), np.full_like(d, 0.01**2)) < 0.01
 
 
+def test_discrepancy_posterior_keeps_what_few_errors_cannot_rule_out():
+    rng = np.random.default_rng(4)
+    d = rng.uniform(0.05, 1.0, 2000)
+    grid, weights = bt.discrepancy_posterior(d, rng.normal(0, np.sqrt(0.01**2 + (0.2 * d) ** 2)),
+                                             np.full_like(d, 0.01**2))
+    cdf = np.cumsum(weights)
+    low, high = grid[np.searchsorted(cdf, [0.05, 0.95])]
+    assert low < 0.2 < high and high - low < 0.03
+    # 20 short-range errors of pure noise: the point estimate is 0, the posterior still allows s ~ 0.1
+    d = np.linspace(0.05, 0.3, 20)
+    err = 0.08 * np.array([-1, 1] * 10) * 0.9
+    assert bt.fit_discrepancy(d, err, np.full_like(d, 0.08**2)) == 0
+    grid, weights = bt.discrepancy_posterior(d, err, np.full_like(d, 0.08**2))
+    assert grid[np.searchsorted(np.cumsum(weights), 0.95)] > 0.1
+    grid, weights = bt.discrepancy_posterior([], [], [])  # no errors: the uniform prior on [0, S_MAX]
+    np.testing.assert_allclose(weights, 1 / len(grid))
+    assert grid[-1] == bt.S_MAX
+
+
+def test_data_set_without_in_sample_backtests_records_why(monkeypatch):
+    def fake_draws(frame, x_eval, spec, seed):  # skip sampling: the bookkeeping is under test
+        rng = np.random.default_rng(seed)
+        return np.exp(rng.normal(0, 0.01, (50, len(x_eval)))) * frame["y"].min(), {}
+
+    monkeypatch.setattr(bt, "_bayes_draws", fake_draws)
+    six = simulate(2, n_points=6, seed=1)  # 5 training scales at "last:1": no room for an inner fit
+    result = bt.backtest_datasets({"six": {"df": six, "x": "x", "y": "y", "group": "curve", "split": "last:1"},
+                                   "long": {"df": simulate(2, n_points=12, seed=2), "x": "x", "y": "y",
+                                            "group": "curve", "split": "last:2"}},
+                                  discrepancy=True, baselines=False, workers=1, progress=False)
+    support = result.discrepancy_support.set_index("dataset")
+    assert support.loc["six", "curves"] == 0 and np.isnan(support.loc["six", "s"])
+    assert support.loc["long", "curves"] == 2 and support.loc["long", "errors"] == 2 * 4  # 6 inner of 10
+    assert support.loc["long", "s_low"] <= support.loc["long", "s"] <= support.loc["long", "s_high"]
+    assert set(result.discrepancy) == {"long"}
+    missing = result.failures[result.failures["method"] == "bayescale+disc"]
+    assert sorted(missing["curve"]) == ["c00", "c01"] and set(missing["dataset"]) == {"six"}
+    assert missing["reason"].str.startswith("no curve of this data set had enough training rows").all()
+    scored = result.points.groupby("dataset")["method"].unique().map(set).to_dict()
+    assert scored == {"six": {"bayescale"}, "long": {"bayescale", "bayescale+disc"}}
+
+
 # ---------------------------------------------------------------------- the loop
 @pytest.fixture(scope="module")
 def train_column_run():
@@ -167,6 +209,17 @@ def test_failing_curve_is_recorded_and_skipped(monkeypatch):
     assert "c01" not in scored and "short" not in scored
 
 
+def test_inner_split_keeps_enough_scales_for_evenly_spaced_checkpoints():
+    log_spaced = np.logspace(0, 4, 11)
+    np.testing.assert_array_equal(bt.inner_mask(log_spaced, 0.6), log_spaced <= 10**2.4 + 1e-9)
+    # checkpoints every 1000 steps crowd the top of the log range: 60% of it holds only 3 of them,
+    # so the inner fit takes the 5 smallest scales and scores the other 3
+    steps = np.arange(1, 9) * 1000.0
+    assert bt.inner_mask(steps, 0.6).tolist() == [True] * 5 + [False] * 3
+    # too few scales for any inner fit: the mask is left as the fraction gives it
+    assert bt.inner_mask(steps[:4], 0.6).sum() < bt.MIN_TRAIN
+
+
 @pytest.mark.slow
 def test_intervals_calibrated_on_curves_simulated_from_the_model(tmp_path):
     """Data from the model itself: 90% intervals cover ~90% of held-out points (binomial band)."""
@@ -183,7 +236,9 @@ def test_intervals_calibrated_on_curves_simulated_from_the_model(tmp_path):
         lo, hi = binom.ppf([0.005, 0.995], n, level / 100) / n
         assert lo - 0.05 <= ours[f"covered{level}"].mean() <= hi + 0.05, level
     # the data follow the law exactly: the in-sample backtests call for (almost) no discrepancy
-    assert result.discrepancy["data"] < 0.05
+    support = result.discrepancy_support.set_index("dataset").loc["data"]
+    assert support["curves"] == 16 and support["errors"] == 16 * 2  # 5 inner scales of 7, 2 scored each
+    assert result.discrepancy["data"] == support["s"] < 0.05
     table = result.table()
     assert list(table.columns) == ["dataset", "cutoff", "metric", "bayescale", "bayescale+disc", "ls",
                                    "ls_bootstrap", "loglinear"]

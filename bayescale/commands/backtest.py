@@ -91,9 +91,10 @@ def run(args: argparse.Namespace) -> int:
     plain = True if args.plain else None
     table = result.table()
     print_table(table, "Backtest (methods as columns)", index=False, plain=plain)
-    if result.discrepancy:
-        print("\ndiscrepancy sd per decade beyond the fitted range: "
-              + ", ".join(f"{k} {v:.4g}" for k, v in result.discrepancy.items()))
+    for row in result.discrepancy_support.itertuples():
+        print(f"\ndiscrepancy sd of log y per decade beyond the fitted range, {row.dataset}: " + (
+            f"{row.s:.3g} (90% interval {row.s_low:.3g} to {row.s_high:.3g}; from {row.errors} held-in rows of "
+            f"{row.curves} curves)" if row.curves else "none learned (no curve had enough training rows)"))
     if len(result.failures):
         print_table(result.failures, f"{len(result.failures)} fits failed (recorded, skipped)", index=False,
                     plain=plain)
