@@ -59,6 +59,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayescale import discrepancy as discrepancy_model
 from bayescale.errors import DataError, SpecError
 
 LEVELS = (0.5, 0.8, 0.9)
@@ -304,47 +305,6 @@ def score_draws(y: np.ndarray, draws: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-S_MAX = 1.0  # upper end of the uniform prior on s: log y sd per decade of extrapolation
-
-
-def _finite_errors(d, err, var) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    d, err, var = (np.asarray(a, dtype=float) for a in (d, err, var))
-    keep = np.isfinite(d) & np.isfinite(err) & np.isfinite(var) & (d > 0)
-    return d[keep], err[keep], np.maximum(var[keep], 1e-12)
-
-
-def discrepancy_posterior(d, err, var, *, n_grid: int = 2001) -> tuple[np.ndarray, np.ndarray]:
-    """Grid posterior of ``s`` in ``err ~ N(0, var + (s d)^2)`` under ``s ~ Uniform(0, S_MAX)``.
-
-    Returns
-    -------
-    grid, weights : numpy.ndarray
-        Values of ``s`` and their posterior probabilities (the prior alone without errors).
-    """
-    d, err, var = _finite_errors(d, err, var)
-    grid = np.linspace(0.0, S_MAX, n_grid)
-    total = var[None, :] + (grid[:, None] * d[None, :]) ** 2
-    log_lik = -0.5 * np.sum(np.log(total) + err[None, :] ** 2 / total, axis=1)
-    weights = np.exp(log_lik - log_lik.max())
-    return grid, weights / weights.sum()
-
-
-def fit_discrepancy(d, err, var) -> float:
-    """Maximum-likelihood ``s`` in ``err ~ N(0, var + (s d)^2)`` (0 when the errors need no extra spread)."""
-    from scipy.optimize import minimize_scalar
-
-    d, err, var = _finite_errors(d, err, var)
-    if len(d) == 0:
-        return 0.0
-
-    def nll(log_s):
-        total = var + (np.exp(log_s) * d) ** 2
-        return 0.5 * np.sum(np.log(total) + err**2 / total)
-
-    best = minimize_scalar(nll, bounds=(np.log(1e-6), np.log(20.0)), method="bounded")
-    return float(np.exp(best.x)) if nll(best.x) < nll(np.log(1e-6)) - 1e-9 else 0.0
-
-
 def distance_bin(d: np.ndarray) -> pd.Categorical:
     labels = [f"{a:g}-{b:g}" if np.isfinite(b) else f">{a:g}" for a, b in zip(DISTANCE_BINS[:-1], DISTANCE_BINS[1:],
                                                                                strict=True)]
@@ -400,13 +360,15 @@ class BacktestResult:
 
     def __init__(self, points: pd.DataFrame, failures: pd.DataFrame, discrepancy: Mapping | None = None,
                  seconds: float = float("nan"), fits: pd.DataFrame | None = None,
-                 discrepancy_support: pd.DataFrame | None = None):
+                 discrepancy_support: pd.DataFrame | None = None,
+                 discrepancy_posteriors: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None):
         self.points = points
         self.failures = failures
         self.fits = pd.DataFrame(columns=FIT_COLUMNS) if fits is None else fits
         self.discrepancy = dict(discrepancy or {})
         self.discrepancy_support = (pd.DataFrame(columns=SUPPORT_COLUMNS) if discrepancy_support is None
                                     else discrepancy_support)
+        self._posteriors = dict(discrepancy_posteriors or {})
         self.seconds = seconds
 
     def __repr__(self) -> str:
@@ -423,7 +385,25 @@ class BacktestResult:
                    pd.concat([r.failures for r in results], ignore_index=True), disc,
                    float(sum(r.seconds for r in results)), fits=pd.concat([r.fits for r in results],
                                                                           ignore_index=True),
-                   discrepancy_support=pd.concat([r.discrepancy_support for r in results], ignore_index=True))
+                   discrepancy_support=pd.concat([r.discrepancy_support for r in results], ignore_index=True),
+                   discrepancy_posteriors={k: v for r in results for k, v in r._posteriors.items()})
+
+    def discrepancy_draws(self, dataset: str | None = None, n: int = 1000, seed: int = 0) -> np.ndarray:
+        """Draws of the discrepancy scale ``s`` learned for ``dataset``, for
+        ``ScalingFit.predict(..., discrepancy=...)`` (:mod:`bayescale.discrepancy`).
+
+        ``dataset`` may be left out when the backtest learned ``s`` for one data set only.
+        """
+        if not self._posteriors:
+            raise DataError("this backtest learned no discrepancy; run it with discrepancy=True (--discrepancy)")
+        if dataset is None:
+            if len(self._posteriors) > 1:
+                raise DataError(f"name the data set: s was learned for {', '.join(self._posteriors)}")
+            dataset = next(iter(self._posteriors))
+        if dataset not in self._posteriors:
+            raise DataError(f"no discrepancy learned for {dataset!r}; learned for {', '.join(self._posteriors)}")
+        grid, weights = self._posteriors[dataset]
+        return np.random.default_rng(seed).choice(grid, size=int(n), p=weights)
 
     def summary(self, by: Sequence[str] = ("dataset", "cutoff")) -> pd.DataFrame:
         """One row per ``by`` group and method: coverage, width, CRPS, RMSLE, relative error."""
@@ -734,11 +714,12 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
                 support.append(row)
                 continue
             errors = [np.concatenate([r[k] for r in inner]) for k in ("d", "err", "var")]
-            grid, weights = posteriors[name] = discrepancy_posterior(*errors)
+            grid, weights = posteriors[name] = discrepancy_model.posterior(*errors)
             cdf = np.cumsum(weights)
             disc[name] = float(grid @ weights)
             support.append({**row, "s": disc[name], "s_low": float(grid[np.searchsorted(cdf, 0.05)]),
-                            "s_high": float(grid[np.searchsorted(cdf, 0.95)]), "s_ml": fit_discrepancy(*errors)})
+                            "s_high": float(grid[np.searchsorted(cdf, 0.95)]),
+                            "s_ml": discrepancy_model.max_likelihood(*errors)})
     frames, fits = [], []
     for task_id in sorted(results, key=int):
         result, m = results[task_id], meta[task_id]
@@ -756,9 +737,8 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
             rng = np.random.default_rng([seed, int(task_id)])
             b = all_draws["bayescale"]
             grid, weights = posteriors[m["dataset"]]
-            s_draws = rng.choice(grid, size=(b.shape[0], 1), p=weights)
-            all_draws["bayescale+disc"] = b * np.exp(rng.standard_normal(b.shape) * s_draws
-                                                     * np.maximum(distance, 0)[None, :])
+            s_draws = rng.choice(grid, size=b.shape[0], p=weights)
+            all_draws["bayescale+disc"] = discrepancy_model.widen(b, distance, s_draws, rng)
         elif spec["discrepancy"] and "bayescale" in all_draws:
             failures.append({**base, "method": "bayescale+disc", "reason": "no curve of this data set had enough "
                              f"training rows for an in-sample backtest ({MIN_TRAIN} distinct scales and one more)"})
@@ -775,7 +755,8 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
     failures = pd.DataFrame(failures, columns=["dataset", "curve", "cutoff", "method", "reason"])
     fits = pd.DataFrame(fits, columns=FIT_COLUMNS)
     result = BacktestResult(points, failures, disc, time.perf_counter() - started, fits=fits,
-                            discrepancy_support=pd.DataFrame(support, columns=SUPPORT_COLUMNS))
+                            discrepancy_support=pd.DataFrame(support, columns=SUPPORT_COLUMNS),
+                            discrepancy_posteriors=posteriors)
     if out is not None:
         result.save(out)
     return result

@@ -11,6 +11,7 @@ import xarray as xr
 
 from bayescale.config import FitConfig
 from bayescale.data import CurveData
+from bayescale.discrepancy import check_scale, widen
 from bayescale.errors import DataError
 from bayescale.posterior import NEW_GROUP, flat, sample_noise
 from bayescale.registry import law_spec
@@ -148,6 +149,7 @@ class ScalingFit:
         prob: float = 0.9,
         kind: str = "predictive",
         seed: int | None = None,
+        discrepancy=None,
     ) -> pd.DataFrame:
         """Predict at new scales, with central intervals.
 
@@ -167,6 +169,11 @@ class ScalingFit:
         seed : int, optional
             Seed for the predictive noise and new-group draws; defaults to the fit's seed,
             so repeated calls give identical tables.
+        discrepancy : float or array of float, optional
+            Scale ``s`` of a model discrepancy whose sd of ``log y`` grows by ``s`` per decade
+            beyond the observed range (:mod:`bayescale.discrepancy`): a number, or draws of
+            ``s`` as learned by a backtest (``bayescale.backtest(..., discrepancy=True)
+            .discrepancy_draws()``). Default: none, the law is taken as exact.
 
         Returns
         -------
@@ -179,13 +186,17 @@ class ScalingFit:
         if kind not in QUANTITIES:
             raise DataError(f"kind must be one of {QUANTITIES}, got {kind!r}")
         xs = _positive_scales(x)
+        if discrepancy is not None:
+            check_scale(discrepancy)
         groups = list(self.data.groups) if group is None else [group] if isinstance(group, str) else list(group)
         draw = self.predictive_draws if kind == "predictive" else self.curve_draws
         rows = []
         for g in groups:
-            stats = _interval_columns(draw(xs, g, seed=seed), prob)
-            frame = pd.DataFrame({"group": g, self.config.x: xs, **stats, "prob": prob})
-            frame["decades_beyond"] = self._decades_beyond(xs, g)
+            draws, decades = draw(xs, g, seed=seed), self._decades_beyond(xs, g)
+            if discrepancy is not None:
+                draws = widen(draws, decades, discrepancy, self._rng(seed, salt=20_000 + self._group_code(g)))
+            frame = pd.DataFrame({"group": g, self.config.x: xs, **_interval_columns(draws, prob), "prob": prob})
+            frame["decades_beyond"] = decades
             rows.append(frame)
         return pd.concat(rows, ignore_index=True)
 

@@ -225,18 +225,22 @@ class StackedFit:
         return self._mixture({k: f.predictive_draws(x, group, seed=seed) for k, f in self.fits.items()}, seed)
 
     def predict(self, x, group: str | Sequence[str] | None = None, *, prob: float = 0.9,
-                kind: str = "predictive", seed: int | None = None, by_law: bool = False) -> pd.DataFrame:
+                kind: str = "predictive", seed: int | None = None, by_law: bool = False,
+                discrepancy=None) -> pd.DataFrame:
         """Stacked prediction at new scales, optionally with each law's own prediction.
 
-        Same columns as :meth:`bayescale.ScalingFit.predict`, plus ``law`` (``"stacked"``
-        for the mixture) when ``by_law=True``, which appends one block per law.
+        Same arguments and columns as :meth:`bayescale.ScalingFit.predict`, plus ``law``
+        (``"stacked"`` for the mixture) when ``by_law=True``, which appends one block per law.
         """
+        from bayescale.discrepancy import check_scale, widen
         from bayescale.result import QUANTITIES, _check_prob, _interval_columns, _positive_scales
 
         prob = _check_prob(prob)
         if kind not in QUANTITIES:
             raise DataError(f"kind must be one of {QUANTITIES}, got {kind!r}")
         xs = _positive_scales(x)
+        if discrepancy is not None:
+            check_scale(discrepancy)
         groups = list(self.data.groups) if group is None else [group] if isinstance(group, str) else list(group)
         rows = []
         for g in groups:
@@ -247,9 +251,13 @@ class StackedFit:
             blocks = {"stacked": self._mixture(per_law, seed)}
             if by_law:
                 blocks.update(per_law)
+            decades = self.best._decades_beyond(xs, g)
             for name, draws in blocks.items():
+                if discrepancy is not None:
+                    rng = self.best._rng(seed, salt=20_000 + self.best._group_code(g))
+                    draws = widen(draws, decades, discrepancy, rng)
                 frame = pd.DataFrame({"group": g, self.config.x: xs, **_interval_columns(draws, prob), "prob": prob})
-                frame["decades_beyond"] = self.best._decades_beyond(xs, g)
+                frame["decades_beyond"] = decades
                 if by_law:
                     frame.insert(0, "law", name)
                 rows.append(frame)

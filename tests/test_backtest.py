@@ -8,7 +8,7 @@ import pytest
 
 import bayescale
 from bayescale import backtest as bt
-from bayescale import baselines
+from bayescale import baselines, discrepancy
 from bayescale.errors import DataError, SpecError
 
 FAST = {"draws": 300, "tune": 300, "chains": 2, "workers": 1, "progress": False}
@@ -96,14 +96,14 @@ def test_discrepancy_scale_recovered():
     rng = np.random.default_rng(3)
     d = rng.uniform(0.05, 1.0, 4000)
     err = rng.normal(0, np.sqrt(0.01**2 + (0.2 * d) ** 2))
-    assert bt.fit_discrepancy(d, err, np.full_like(d, 0.01**2)) == pytest.approx(0.2, rel=0.05)
-    assert bt.fit_discrepancy(d, rng.normal(0, 0.01, 4000), np.full_like(d, 0.01**2)) < 0.01
+    assert discrepancy.max_likelihood(d, err, np.full_like(d, 0.01**2)) == pytest.approx(0.2, rel=0.05)
+    assert discrepancy.max_likelihood(d, rng.normal(0, 0.01, 4000), np.full_like(d, 0.01**2)) < 0.01
 
 
 def test_discrepancy_posterior_keeps_what_few_errors_cannot_rule_out():
     rng = np.random.default_rng(4)
     d = rng.uniform(0.05, 1.0, 2000)
-    grid, weights = bt.discrepancy_posterior(d, rng.normal(0, np.sqrt(0.01**2 + (0.2 * d) ** 2)),
+    grid, weights = discrepancy.posterior(d, rng.normal(0, np.sqrt(0.01**2 + (0.2 * d) ** 2)),
                                              np.full_like(d, 0.01**2))
     cdf = np.cumsum(weights)
     low, high = grid[np.searchsorted(cdf, [0.05, 0.95])]
@@ -111,12 +111,12 @@ def test_discrepancy_posterior_keeps_what_few_errors_cannot_rule_out():
     # 20 short-range errors of pure noise: the point estimate is 0, the posterior still allows s ~ 0.1
     d = np.linspace(0.05, 0.3, 20)
     err = 0.08 * np.array([-1, 1] * 10) * 0.9
-    assert bt.fit_discrepancy(d, err, np.full_like(d, 0.08**2)) == 0
-    grid, weights = bt.discrepancy_posterior(d, err, np.full_like(d, 0.08**2))
+    assert discrepancy.max_likelihood(d, err, np.full_like(d, 0.08**2)) == 0
+    grid, weights = discrepancy.posterior(d, err, np.full_like(d, 0.08**2))
     assert grid[np.searchsorted(np.cumsum(weights), 0.95)] > 0.1
-    grid, weights = bt.discrepancy_posterior([], [], [])  # no errors: the uniform prior on [0, S_MAX]
+    grid, weights = discrepancy.posterior([], [], [])  # no errors: the uniform prior on [0, S_MAX]
     np.testing.assert_allclose(weights, 1 / len(grid))
-    assert grid[-1] == bt.S_MAX
+    assert grid[-1] == discrepancy.S_MAX
 
 
 def test_data_set_without_in_sample_backtests_records_why(monkeypatch):
@@ -140,6 +140,13 @@ def test_data_set_without_in_sample_backtests_records_why(monkeypatch):
     assert missing["reason"].str.startswith("no curve of this data set had enough training rows").all()
     scored = result.points.groupby("dataset")["method"].unique().map(set).to_dict()
     assert scored == {"six": {"bayescale"}, "long": {"bayescale", "bayescale+disc"}}
+    s = result.discrepancy_draws(n=300, seed=1)  # only "long" learned s: no need to name it
+    assert s.shape == (300,) and (s >= 0).all() and (s <= discrepancy.S_MAX).all()
+    np.testing.assert_array_equal(s, result.discrepancy_draws("long", n=300, seed=1))
+    with pytest.raises(DataError, match="no discrepancy learned for 'six'; learned for long"):
+        result.discrepancy_draws("six")
+    with pytest.raises(DataError, match="this backtest learned no discrepancy; run it with discrepancy=True"):
+        bt.BacktestResult(result.points, result.failures).discrepancy_draws()
 
 
 # ---------------------------------------------------------------------- the loop

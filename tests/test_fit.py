@@ -67,6 +67,23 @@ def test_predict_rejects_bad_requests(shared):
         shared.predict([1e9], prob=1.5)
 
 
+def test_discrepancy_widens_forecasts_beyond_the_data_only(shared):
+    xs = [1e8, 1e11]  # inside the observed 1e6..1e9, then 2 decades beyond
+    plain = shared.predict(xs, "b", kind="mean")
+    wider = shared.predict(xs, "b", kind="mean", discrepancy=0.1)
+    pd.testing.assert_series_equal(plain.loc[0], wider.loc[0])  # no discrepancy inside the data
+    z = 2 * 1.6449
+    sd_plain, sd_wider = (np.log(t.loc[1, "upper"] / t.loc[1, "lower"]) / z for t in (plain, wider))
+    assert sd_wider == pytest.approx(np.hypot(sd_plain, 0.1 * 2), rel=0.1)
+    pd.testing.assert_frame_equal(wider, shared.predict(xs, "b", kind="mean", discrepancy=0.1))
+    draws = shared.predict(xs, "b", kind="mean", discrepancy=np.full(40, 0.1))  # draws of s, resampled
+    assert np.log(draws.loc[1, "upper"] / draws.loc[1, "lower"]) / z == pytest.approx(sd_wider, rel=0.1)
+    with pytest.raises(DataError, match=r"discrepancy s must be finite and >= 0; bad values at positions \[1\]"):
+        shared.predict(xs, "b", discrepancy=[0.1, -0.2])
+    with pytest.raises(DataError, match="discrepancy must be a number or an array of draws of s, got 'wide'"):
+        shared.predict(xs, "b", discrepancy="wide")
+
+
 def test_contrast_gap_shrinks_with_shared_exponent(shared):
     table = shared.contrast("a", "c", at=[1e6, 1e9, 1e12]).set_index("quantity")
     diff = table.loc["log_A_difference"]

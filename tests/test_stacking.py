@@ -45,6 +45,14 @@ def test_stacked_interval_covers_a_broken_truth_that_the_power_law_misses(stacke
     assert not power["lower"] <= true <= power["upper"]  # a straight line averages both slopes: wrong
     assert mix["lower"] <= true <= mix["upper"]
     assert set(pred.index) == {"stacked", "power", "broken"} and pred["decades_beyond"].eq(2.0).all()
+    # a discrepancy widens every block beyond the data, and by the same recipe as a single law
+    wide = stacked.predict([1e9, FAR], by_law=True, discrepancy=0.1).set_index("law")
+    plain = stacked.predict([1e9, FAR], by_law=True).set_index("law")
+    inside, far = wide["decades_beyond"].eq(0), wide["decades_beyond"].eq(2)
+    pd.testing.assert_frame_equal(wide[inside], plain[inside])
+    log_sd = {name: np.log(t[far]["upper"] / t[far]["lower"]) / (2 * 1.6449) for name, t in (("wide", wide),
+                                                                                              ("plain", plain))}
+    np.testing.assert_allclose(log_sd["wide"], np.hypot(log_sd["plain"], 0.1 * 2), rtol=0.15)
 
 
 def test_mixture_draws_follow_the_weights():
