@@ -7,11 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def plot_fit(fit, *, at=None, prob: float = 0.9, groups: Sequence[str] | None = None, ax=None):
+def plot_fit(fit, *, at=None, prob: float = 0.9, groups: Sequence[str] | None = None, ax=None, discrepancy=None):
     """Data, posterior median curve and central band per group on log-log axes.
 
     Beyond the largest observed ``x`` the axis is shaded as the extrapolation zone;
-    curves extend to the largest of ``at``.
+    curves extend to the largest of ``at``. ``discrepancy`` widens the bands as in
+    ``fit.predict``.
     """
     import matplotlib
     from matplotlib.figure import Figure
@@ -32,7 +33,8 @@ def plot_fit(fit, *, at=None, prob: float = 0.9, groups: Sequence[str] | None = 
         if name in d.groups:
             mask = d.group_index == d.groups.index(name)
             ax.scatter(d.x[mask], d.y[mask], s=14, color=color, zorder=3)
-        pred = fit.predict(grid, name, prob=prob, kind="predictive")
+        pred = fit.predict(grid, name, prob=prob, kind="predictive",
+                           **({} if discrepancy is None else {"discrepancy": discrepancy}))
         ax.plot(grid, pred["median"], color=color, lw=1.6, label=name if fit.config.group else "median")
         ax.fill_between(grid, pred["lower"], pred["upper"], color=color, alpha=0.15, lw=0)
     ax.axvspan(hi, top, color="0.5", alpha=0.12, lw=0, label="extrapolation")
@@ -46,7 +48,8 @@ def plot_fit(fit, *, at=None, prob: float = 0.9, groups: Sequence[str] | None = 
     ax.set_yscale("linear" if fit.config.law == "sigmoid" else "log")  # accuracies can be 0
     ax.set_xlabel(fit.config.x)
     ax.set_ylabel(fit.config.y)
-    ax.set_title(f"{fit.config.law} law, {int(prob * 100)}% predictive bands")
+    ax.set_title(f"{fit.config.law} law, {int(prob * 100)}% predictive bands"
+                 + ("" if discrepancy is None else " with model discrepancy"))
     ax.legend(fontsize=7, ncol=2 if len(names) > 6 else 1, frameon=False)
     fig.tight_layout()
     return fig

@@ -221,9 +221,9 @@ def data_section(fit) -> Section:
     return section
 
 
-def figure_section(fit, at, prob: float, groups) -> Section:
+def figure_section(fit, at, prob: float, groups, discrepancy=None) -> Section:
     section = Section("Fitted curves", "curves")
-    fig = fit.plot(at=at, prob=prob, groups=groups)
+    fig = fit.plot(at=at, prob=prob, groups=groups, **({} if discrepancy is None else {"discrepancy": discrepancy}))
     if _kind(fit) == "chinchilla":
         text = ("Left: loss against parameters along isoFLOP lines with posterior median and bands, and the "
                 "compute-optimal point of each line. Right: the compute-optimal number of parameters against "
@@ -232,6 +232,8 @@ def figure_section(fit, at, prob: float, groups) -> Section:
         text = (f"Log-log axes: the observations, the posterior median curve and its {int(prob * 100)}% "
                 "posterior predictive band per group. The shaded region beyond the largest observed scale is the "
                 "extrapolation zone; dotted lines mark the prediction targets.")
+        if discrepancy is not None:
+            text += f" Beyond the data the band includes a model discrepancy of {_discrepancy_text(discrepancy)}."
     section.paragraphs.append(text)
     section.figures.append((f"fitted {fit.config.law} law with {int(prob * 100)}% bands", figure_uri(fig)))
     return section
@@ -257,7 +259,13 @@ def parameter_section(fit, prob: float) -> Section:
     return section
 
 
-def prediction_section(fit, at, prob: float, groups) -> Section | None:
+def _discrepancy_text(discrepancy) -> str:
+    s = np.atleast_1d(np.asarray(discrepancy, dtype=float))
+    value = f"{s[0]:.3g}" if s.size == 1 else f"{s.mean():.3g} (mean of {s.size} draws)"
+    return f"s = {value}: the sd of log y grows by s per decade beyond the observed range"
+
+
+def prediction_section(fit, at, prob: float, groups, discrepancy=None) -> Section | None:
     if at is None or len(np.atleast_1d(at)) == 0:
         return None
     section = Section("Predictions at the targets", "predictions")
@@ -265,7 +273,10 @@ def prediction_section(fit, at, prob: float, groups) -> Section | None:
         f"Median and central {int(prob * 100)}% posterior predictive interval (a new measurement at that scale "
         "falls inside with that probability). decades_beyond is how far, in powers of ten, a target lies outside "
         "the observed range."
+        + ("" if discrepancy is None else f" The intervals include a model discrepancy of "
+           f"{_discrepancy_text(discrepancy)}.")
     )
+    widen = {} if discrepancy is None else {"discrepancy": discrepancy}
     if _kind(fit) == "chinchilla":
         section.tables.append(("Loss at the compute-optimal allocation of each budget",
                                table_html(fit.predict(compute=list(np.atleast_1d(at)), prob=prob))))
@@ -273,9 +284,9 @@ def prediction_section(fit, at, prob: float, groups) -> Section | None:
                                                                                     prob=prob))))
     elif _kind(fit) == "stacked":
         section.tables.append(("Stacked and per-law predictions",
-                               table_html(fit.predict(at, groups, prob=prob, by_law=True))))
+                               table_html(fit.predict(at, groups, prob=prob, by_law=True, **widen))))
     else:
-        section.tables.append(("Predictions", table_html(fit.predict(at, groups, prob=prob))))
+        section.tables.append(("Predictions", table_html(fit.predict(at, groups, prob=prob, **widen))))
     return section
 
 
@@ -411,6 +422,7 @@ def render_report(
     description: str | None = None,
     command: str | None = None,
     audit=None,
+    discrepancy=None,
 ) -> str:
     """Render the HTML report of ``fit`` (a fit, a stacked fit or a Chinchilla fit) as a string.
 
@@ -430,6 +442,8 @@ def render_report(
         The command that reproduces the report; defaults to a ``bayescale.fit(...)`` call.
     audit : AuditResult, optional
         Adds the audit's verdicts, width check, flags and recommendations.
+    discrepancy : float or array of float, optional
+        Model discrepancy scale for the predictions and bands (see ``ScalingFit.predict``).
 
     Returns
     -------
@@ -441,8 +455,9 @@ def render_report(
     if audit is not None and fit is None:
         fit = audit.fit
     sections = list(audit_sections(audit)) if audit is not None else []
-    sections += [data_section(fit), figure_section(fit, at, prob, groups), parameter_section(fit, prob)]
-    optional = [prediction_section(fit, at, prob, groups), comparison_section(fit), contrast_section(fit, at, prob)]
+    sections += [data_section(fit), figure_section(fit, at, prob, groups, discrepancy), parameter_section(fit, prob)]
+    optional = [prediction_section(fit, at, prob, groups, discrepancy), comparison_section(fit),
+                contrast_section(fit, at, prob)]
     sections += [s for s in optional if s is not None]
     sections += [flag_section(fit, at), diagnostics_section(fit)]
     command = command or python_call(fit)

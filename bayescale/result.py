@@ -188,6 +188,9 @@ class ScalingFit:
         xs = _positive_scales(x)
         if discrepancy is not None:
             check_scale(discrepancy)
+            if self.config.law == "sigmoid":
+                raise DataError("discrepancy widens positive metrics on the log scale; the sigmoid law's "
+                                "accuracies are bounded by 1, so it does not apply")
         groups = list(self.data.groups) if group is None else [group] if isinstance(group, str) else list(group)
         draw = self.predictive_draws if kind == "predictive" else self.curve_draws
         rows = []
@@ -337,15 +340,16 @@ class ScalingFit:
         return frame
 
     # ------------------------------------------------------------------ output
-    def plot(self, *, at=None, prob: float = 0.9, groups: Sequence[str] | None = None, ax=None):
+    def plot(self, *, at=None, prob: float = 0.9, groups: Sequence[str] | None = None, ax=None, discrepancy=None):
         """Log-log plot of the data, posterior median curves and bands per group.
 
         The region beyond the largest observed ``x`` is shaded as extrapolation; ``at``
-        extends the curves to those scales. Returns the matplotlib Figure.
+        extends the curves to those scales; ``discrepancy`` widens the bands as in
+        :meth:`predict`. Returns the matplotlib Figure.
         """
         from bayescale.plotting import plot_fit
 
-        return plot_fit(self, at=at, prob=_check_prob(prob), groups=groups, ax=ax)
+        return plot_fit(self, at=at, prob=_check_prob(prob), groups=groups, ax=ax, discrepancy=discrepancy)
 
     def save(self, path) -> None:
         """Save posterior, data and configuration to one netCDF file (no pickle).

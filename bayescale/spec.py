@@ -26,6 +26,7 @@ evaluated as code. Layout (every table but ``[data]`` and ``[model]`` is optiona
     at = [1e6, 2e6]
     prob = 0.9
     groups = ["pile", "4chan"]        # default: every group
+    discrepancy = 0.02                # optional: log y sd per decade beyond the data (bayescale backtest)
 
     [output]                          # paths relative to the working directory
     plot = "out/olmo_domains.png"
@@ -47,7 +48,7 @@ TABLES = {
     "data": {"dataset", "path", "filter", "range"},
     "model": {"law", "x", "y", "group", "noise", "slopes", "floor", "pooling", "priors", "breaks", "trials"},
     "sampling": {"draws", "tune", "chains", "seed", "sampler", "target_accept"},
-    "predict": {"at", "prob", "groups"},
+    "predict": {"at", "prob", "groups", "discrepancy"},
     "output": {"plot", "save", "report"},
 }
 TOP_LEVEL = {"title", "description", *TABLES}
@@ -113,6 +114,14 @@ def load_spec(path) -> Spec:
     at = tables["predict"].get("at")
     if at is not None and (not isinstance(at, list) or not all(isinstance(v, int | float) for v in at)):
         raise SpecError(f"{where}: predict.at must be a list of numbers, got {at!r}")
+    disc = tables["predict"].get("discrepancy")
+    if disc is not None:
+        if isinstance(disc, bool) or not isinstance(disc, int | float) or not 0 <= disc < float("inf"):
+            raise SpecError(f"{where}: predict.discrepancy must be a number >= 0 (sd of log y per decade beyond "
+                            f"the data, as learned by 'bayescale backtest --discrepancy'), got {disc!r}")
+        if model.get("law", "power") in ("chinchilla", "sigmoid"):
+            raise SpecError(f"{where}: predict.discrepancy widens positive metrics on the log scale; it does not "
+                            f"apply to the {model['law']!r} law")
     return Spec(path=path, title=str(raw.get("title", path.stem)), **tables)
 
 

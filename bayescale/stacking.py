@@ -241,6 +241,9 @@ class StackedFit:
         xs = _positive_scales(x)
         if discrepancy is not None:
             check_scale(discrepancy)
+            if "sigmoid" in self.fits:
+                raise DataError("discrepancy widens positive metrics on the log scale; the sigmoid law's "
+                                "accuracies are bounded by 1, so it does not apply")
         groups = list(self.data.groups) if group is None else [group] if isinstance(group, str) else list(group)
         rows = []
         for g in groups:
@@ -276,12 +279,13 @@ class StackedFit:
 
         return stacked_flags(self, at=at)
 
-    def plot(self, *, at=None, prob: float = 0.9, groups: Sequence[str] | None = None, ax=None):
-        """Data with the stacked median curve and predictive band per group."""
+    def plot(self, *, at=None, prob: float = 0.9, groups: Sequence[str] | None = None, ax=None, discrepancy=None):
+        """Data with the stacked median curve and predictive band per group (``discrepancy`` as in
+        :meth:`predict`)."""
         from bayescale.plotting import plot_fit
         from bayescale.result import _check_prob
 
-        fig = plot_fit(self, at=at, prob=_check_prob(prob), groups=groups, ax=ax)
+        fig = plot_fit(self, at=at, prob=_check_prob(prob), groups=groups, ax=ax, discrepancy=discrepancy)
         laws = ", ".join(f"{k} {w:.2f}" for k, w in self.weights.items())
         fig.axes[0].set_title(f"stacked laws ({laws}), {int(prob * 100)}% predictive bands")
         return fig

@@ -35,6 +35,8 @@ def csv(tmp_path):
         (["fit", "{csv}", "--x", "params", "--y", "loss", "--plot", "/nonexistent/dir/f.png"],
          "error: cannot write '/nonexistent/dir/f.png': folder '/nonexistent/dir' does not exist"),
         (["run", "missing.toml"], "error: spec file 'missing.toml' does not exist"),
+        (["fit", "{csv}", "--x", "params", "--y", "loss", "--law", "sigmoid", "--discrepancy", "0.1"],
+         "error: --discrepancy widens positive metrics on the log scale; it does not apply to the sigmoid law"),
     ],
 )
 def test_bad_input_gives_one_line_and_exit_2(argv, message, csv, capsys):
@@ -59,6 +61,14 @@ def test_malformed_spec_names_the_problem(tmp_path, capsys):
     bad.write_text("[data]\ndataset = 'olmo_domains'\nfilter = { model = 'GPT-9' }\n[model]\nx = 'step'\ny = 'loss'\n")
     assert main(["run", str(bad)]) == 2
     assert "data.filter.model values ['GPT-9'] do not occur in the data" in capsys.readouterr().err
+    base = "[data]\ndataset = 'chinchilla'\n[model]\nx = 'tokens'\ny = 'loss'\n"
+    bad.write_text(base + "[predict]\ndiscrepancy = -0.1\n")
+    assert main(["run", str(bad)]) == 2
+    assert "predict.discrepancy must be a number >= 0 (sd of log y per decade" in capsys.readouterr().err
+    bad.write_text(base.replace("y = 'loss'", "y = 'loss'\nlaw = 'sigmoid'") + "[predict]\ndiscrepancy = 0.1\n")
+    assert main(["run", str(bad)]) == 2
+    assert "predict.discrepancy widens positive metrics on the log scale; it does not apply to the 'sigmoid' law" \
+        in capsys.readouterr().err
 
 
 def test_datasets_command_lists_and_describes(capsys):
@@ -82,3 +92,13 @@ def test_fit_command_prints_tables_and_writes_outputs(csv, tmp_path, capsys):
         assert heading in out
     assert "extrapolation" in out and "web" in out and "code" in out
     assert plot.stat().st_size > 10_000 and save.stat().st_size > 10_000
+    # the saved fit, reported again with a discrepancy: wider intervals beyond the data, named in the heading
+    import bayescale as bs
+    from bayescale.commands._common import report
+
+    fit = bs.load(save)
+    report(fit, at=[1e10, 1e11], plain=True, discrepancy=0.05)
+    assert "Predictions (90% predictive interval, discrepancy s = 0.05 per decade beyond the data)" in \
+        capsys.readouterr().out
+    plain, wide = fit.predict([1e11], "web"), fit.predict([1e11], "web", discrepancy=0.05)
+    assert (wide["upper"] - wide["lower"]).iloc[0] > (plain["upper"] - plain["lower"]).iloc[0]

@@ -150,7 +150,7 @@ def made(tmp_path_factory):
         'title = "Two sources <and> a test"\n[data]\npath = "runs.csv"\n'
         '[model]\nlaw = "power"\nx = "tokens"\ny = "loss"\ngroup = "source"\n'
         "[sampling]\ndraws = 150\ntune = 200\nchains = 2\nseed = 3\n"
-        "[predict]\nat = [1e6, 1e7]\nprob = 0.8\n", encoding="utf-8")
+        "[predict]\nat = [1e6, 1e7]\nprob = 0.8\ndiscrepancy = 0.02\n", encoding="utf-8")
     out = folder / "out" / "study.html"
     code = main(["run", str(folder / "study.toml"), "--quiet", "--plain", "--report", str(out),
                  "--save", str(folder / "out" / "study.nc")])
@@ -173,6 +173,7 @@ def test_cli_report_matches_fit_and_renders(made, browser):
                         r"--plain --quiet", seen["command"]), seen["command"]
     # predictions at both targets, for both groups, at the spec's 80% level
     assert "80% posterior predictive interval" in seen["text"]
+    assert seen["text"].count("model discrepancy of s = 0.02: the sd of log y grows by s per decade") == 2
     assert seen["text"].count("1e+06") >= 2 and seen["text"].count("1e+07") >= 2
     assert "large - small" in seen["text"] or "small - large" in seen["text"]
 
@@ -191,6 +192,7 @@ def test_report_numbers_are_the_fits(made):
     assert f">{format_number(float(alpha))}<" in made.read_text(encoding="utf-8")
     again = render_report(fit, at=[1e6], prob=0.8, title="t", command="bayescale run x")
     assert "Predictions at the targets" in again and "bayescale run x" in again
+    assert "model discrepancy" not in again  # only where asked
 
 
 def test_report_path_must_be_html(tmp_path):

@@ -49,15 +49,22 @@ def check_outputs(*paths) -> None:
             check_writable(path)
 
 
-def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None, plain=None) -> None:
-    """Print summary, predictions and flags; write the figure and the fit where asked."""
+def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None, plain=None,
+           discrepancy: float | None = None) -> None:
+    """Print summary, predictions and flags; write the figure and the fit where asked.
+
+    ``discrepancy`` (a scale ``s``, :mod:`bayescale.discrepancy`) widens the predictions and bands.
+    """
+    widen = {} if discrepancy is None else {"discrepancy": discrepancy}
     from bayescale.console import print_table
 
     plain = True if plain else None
     print_table(fit.summary(prob=prob), f"Posterior summary ({int(prob * 100)}% HDI)", plain=plain)
     if at:
-        predictions = fit.predict(at, groups, prob=prob)
-        print_table(predictions, f"Predictions ({int(prob * 100)}% predictive interval)", index=False, plain=plain)
+        predictions = fit.predict(at, groups, prob=prob, **widen)
+        extra = f", discrepancy s = {discrepancy:g} per decade beyond the data" if widen else ""
+        print_table(predictions, f"Predictions ({int(prob * 100)}% predictive interval{extra})", index=False,
+                    plain=plain)
         if hasattr(fit, "optimal"):
             print_table(fit.optimal(at, prob=prob), f"Compute-optimal allocation ({int(prob * 100)}% interval)",
                         index=False, plain=plain)
@@ -68,7 +75,7 @@ def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None
     else:
         print("\nFlags: none")
     if plot:
-        fit.plot(at=at, prob=prob, groups=groups).savefig(plot, dpi=120)
+        fit.plot(at=at, prob=prob, groups=groups, **widen).savefig(plot, dpi=120)
         print(f"\nwrote figure {plot}")
     if save:
         fit.save(save)

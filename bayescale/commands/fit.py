@@ -30,6 +30,9 @@ def add_parser(subparsers):
     parser.add_argument("--slopes", default="shared", choices=["shared", "varying"])
     parser.add_argument("--floor", default="shared", choices=["shared", "group"])
     parser.add_argument("--at", nargs="+", type=positive_float, metavar="X", help="scales to predict at")
+    parser.add_argument("--discrepancy", type=positive_float, metavar="S",
+                        help="widen predictions and bands by a model discrepancy: the sd of log y grows by S per "
+                             "decade beyond the data (learn S with 'bayescale backtest --discrepancy')")
     add_sampling_options(parser)
     add_output_options(parser)
     return parser
@@ -55,17 +58,21 @@ def run(args) -> int:
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"cannot read {args.csv!r} as CSV: {exc}") from exc
     law = args.law[0] if len(args.law) == 1 else args.law
+    if args.discrepancy is not None and {"chinchilla", "sigmoid"} & set(args.law):
+        raise DataError("--discrepancy widens positive metrics on the log scale; it does not apply to the "
+                        f"{' or '.join(sorted({'chinchilla', 'sigmoid'} & set(args.law)))} law")
     trials = int(args.trials) if args.trials and args.trials.isdigit() else args.trials
     x = args.x[0] if len(args.x) == 1 else args.x
     fit = bayescale.fit(
         df, law=law, x=x, y=args.y, group=args.group, noise=args.noise, slopes=args.slopes, floor=args.floor,
         trials=trials, breaks=args.breaks, progress=not args.quiet, **sampling_kwargs(args),
     )
-    report(fit, at=args.at, prob=args.prob or 0.9, plot=args.plot, save=args.save, plain=args.plain)
+    report(fit, at=args.at, prob=args.prob or 0.9, plot=args.plot, save=args.save, plain=args.plain,
+           discrepancy=args.discrepancy)
     if args.report:
         from bayescale.report import reproduce_command, write_report
 
-        write_report(fit, args.report, at=args.at, prob=args.prob or 0.9,
+        write_report(fit, args.report, at=args.at, prob=args.prob or 0.9, discrepancy=args.discrepancy,
                      command=reproduce_command(args, ["csv"], seed=fit.config.seed))
         print(f"wrote report {args.report}")
     return 0

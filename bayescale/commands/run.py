@@ -41,13 +41,15 @@ def run(args) -> int:
     kwargs = spec.fit_kwargs() | sampling_kwargs(args)
     fit = bayescale.fit(frame, progress=not args.quiet, **kwargs)
     prob = args.prob or spec.predict.get("prob", 0.9)
+    disc = spec.predict.get("discrepancy")
     report(fit, at=spec.predict.get("at"), prob=prob, groups=spec.predict.get("groups"), plot=plot, save=save,
-           plain=args.plain)
+           plain=args.plain, discrepancy=disc)
     if html:
         from bayescale.report import reproduce_command, write_report
 
         write_report(fit, html, at=spec.predict.get("at"), prob=prob, groups=spec.predict.get("groups"),
-                     title=spec.title, command=reproduce_command(args, ["spec"], seed=fit.config.seed))
+                     discrepancy=disc, title=spec.title,
+                     command=reproduce_command(args, ["spec"], seed=fit.config.seed))
         print(f"wrote report {html}")
     return 0
 
