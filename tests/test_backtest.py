@@ -239,9 +239,12 @@ def test_intervals_calibrated_on_curves_simulated_from_the_model(tmp_path):
     ours = result.points[result.points["method"] == "bayescale"]
     n = len(ours)
     assert n == 16 * 3
+    widened = result.points[result.points["method"] == "bayescale+disc"]
     for level in (50, 80, 90):
         lo, hi = binom.ppf([0.005, 0.995], n, level / 100) / n
         assert lo - 0.05 <= ours[f"covered{level}"].mean() <= hi + 0.05, level
+        # the law is exact here: the discrepancy must not turn honest intervals into over-wide ones
+        assert lo - 0.05 <= widened[f"covered{level}"].mean() <= hi + 0.05, level
     # the data follow the law exactly: the in-sample backtests call for (almost) no discrepancy
     support = result.discrepancy_support.set_index("dataset").loc["data"]
     assert support["curves"] == 16 and support["errors"] == 16 * 2  # 5 inner scales of 7, 2 scored each
