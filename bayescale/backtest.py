@@ -21,7 +21,13 @@ Scores of one held-out point :math:`(x, y)` with predictive draws :math:`X_1..X_
     .. math:: \mathrm{CRPS} = \frac1m\sum_i |\log X_i - \log y|
               - \frac1{2m^2}\sum_{i,j} |\log X_i - \log X_j|,
 
-    (the absolute log error for a point forecast); log error of the median
+    (the absolute log error for a point forecast); the interval score of the 90% interval
+    :math:`[l, u]` on the log scale (Gneiting & Raftery 2007), width plus the penalty for a miss,
+
+    .. math:: \mathrm{IS} = (\log u - \log l) + \frac{2}{0.1}\left[(\log l - \log y)_+
+              + (\log y - \log u)_+\right],
+
+    which rewards intervals that are honest and no wider than needed; log error of the median
     :math:`\log(\tilde X / y)` (RMSLE is its root mean square) and absolute relative error
     :math:`|\tilde X - y| / y`.
 
@@ -302,6 +308,12 @@ def score_draws(y: np.ndarray, draws: np.ndarray) -> pd.DataFrame:
         out[f"lower{tag}"], out[f"upper{tag}"] = lo, hi
         out[f"covered{tag}"] = ((y >= lo) & (y <= hi)).astype(float)
         out[f"width{tag}"] = (hi - lo) / np.abs(median)
+        if tag == 90:
+            log_lo, log_hi = np.log(np.maximum(lo, 1e-300)), np.log(np.maximum(hi, 1e-300))
+            out["interval_score90"] = (log_hi - log_lo) + 2 / (1 - level) * (np.maximum(log_lo - log_y, 0)
+                                                                             + np.maximum(log_y - log_hi, 0))
+    if point:
+        out["interval_score90"] = np.full(len(y), np.nan)
     return pd.DataFrame(out)
 
 
@@ -321,6 +333,7 @@ def summarise(points: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
             tag = int(round(level * 100))
             row[f"coverage{tag}"] = g[f"covered{tag}"].mean()
         row["width90"] = g["width90"].median()
+        row["interval_score90"] = g["interval_score90"].mean()
         row["crps_log"] = g["crps_log"].mean()
         row["rmsle"] = float(np.sqrt(np.mean(g["log_err"] ** 2)))
         row["abs_rel_err"] = g["abs_rel_err"].mean()
@@ -418,7 +431,8 @@ class BacktestResult:
         return summarise(self.points, [*by, "distance_bin"])
 
     def table(self, by: Sequence[str] = ("dataset", "cutoff"),
-              metrics: Sequence[str] = ("coverage50", "coverage80", "coverage90", "width90", "crps_log", "rmsle",
+              metrics: Sequence[str] = ("coverage50", "coverage80", "coverage90", "width90", "interval_score90",
+                                        "crps_log", "rmsle",
                                         "abs_rel_err", "n_points")) -> pd.DataFrame:
         """The summary with methods as columns: rows are (``by``..., metric)."""
         long = self.summary(by).melt(id_vars=[*by, "method"], value_vars=list(metrics), var_name="metric")

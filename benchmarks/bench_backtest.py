@@ -96,7 +96,8 @@ def quick(spec: dict, n: int = 3) -> dict:
     return {**spec, "df": spec["df"].merge(keys, on=group), "split": spec["split"][:1]}
 
 
-MD_METRICS = ("coverage50", "coverage80", "coverage90", "width90", "crps_log", "rmsle", "abs_rel_err", "n_points")
+MD_METRICS = ("coverage50", "coverage80", "coverage90", "width90", "interval_score90", "crps_log", "rmsle",
+              "abs_rel_err", "n_points")
 
 
 def markdown(table: pd.DataFrame) -> str:

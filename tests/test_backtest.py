@@ -87,9 +87,13 @@ def test_crps_and_scores_match_definitions():
     assert scores["covered90"].tolist() == [1.0, 0.0]
     assert scores["pit"][0] == pytest.approx(0.5)
     assert scores["abs_rel_err"].tolist() == pytest.approx([0.0, 0.8])
+    lo, hi = np.quantile(np.linspace(0.5, 1.5, 101), [0.05, 0.95])  # 0.55, 1.45
+    width = np.log(hi / lo)
+    # inside: the log width alone; a miss above adds 20 times the log distance to the upper end
+    assert scores["interval_score90"].tolist() == pytest.approx([width, width + 20 * np.log(5.0 / hi)])
     point = bt.score_draws(np.array([2.0]), np.array([[1.0]]))  # a point forecast: CRPS is the absolute log error
     assert point["crps_log"][0] == pytest.approx(np.log(2.0))
-    assert np.isnan(point["covered90"][0])
+    assert np.isnan(point["covered90"][0]) and np.isnan(point["interval_score90"][0])
 
 
 def test_discrepancy_scale_recovered():
