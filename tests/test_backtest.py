@@ -273,13 +273,17 @@ def test_cli_backtest(tmp_path, capsys):
     df.to_csv(csv, index=False)
     code = main(["backtest", str(csv), "--x", "x", "--y", "y", "--group", "curve", "--split", "last:2",
                  "--workers", "1", "--draws", "200", "--tune", "200", "--n-boot", "20", "--quiet", "--plain",
-                 "--out", str(tmp_path / "out"), "--plot-calibration", str(tmp_path / "cal.png")])
+                 "--out", str(tmp_path / "out"), "--plot-calibration", str(tmp_path / "cal.png"), "--discrepancy"])
     out = capsys.readouterr().out
     assert code == 0
     assert "Backtest (methods as columns)" in out and "ls_bootstrap" in out
     assert "'y' must be > 0" in out
     points = pd.read_csv(tmp_path / "out" / "points.csv")
     assert set(points["curve"]) == {"c00"} and len(points[points["method"] == "bayescale"]) == 2
+    # 6 training scales: the inner fit takes 5 and scores 1, and the line says how to use what it learned
+    s = pd.read_csv(tmp_path / "out" / "discrepancy.csv").iloc[0]
+    assert (s["curves"], s["errors"]) == (1, 1)
+    assert f"from 1 held-in rows of 1 curves); use it with 'bayescale fit ... --discrepancy {s['s']:.3g}'" in out
     assert (tmp_path / "cal.png").stat().st_size > 0
     assert main(["backtest", str(csv), "--x", "x", "--y", "y", "--split", "frac:2"]) == 2
     assert "split fraction must be in (0, 1), got 2.0" in capsys.readouterr().err

@@ -94,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
     for row in result.discrepancy_support.itertuples():
         print(f"\ndiscrepancy sd of log y per decade beyond the fitted range, {row.dataset}: " + (
             f"{row.s:.3g} (90% interval {row.s_low:.3g} to {row.s_high:.3g}; from {row.errors} held-in rows of "
-            f"{row.curves} curves)" if row.curves else "none learned (no curve had enough training rows)"))
+            f"{row.curves} curves); use it with 'bayescale fit ... --discrepancy {row.s:.3g}' or "
+            f"'[predict] discrepancy = {row.s:.3g}'" if row.curves else
+            "none learned (no curve had enough training rows)"))
     if len(result.failures):
         print_table(result.failures, f"{len(result.failures)} fits failed (recorded, skipped)", index=False,
                     plain=plain)
