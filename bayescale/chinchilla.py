@@ -50,7 +50,7 @@ import xarray as xr
 
 from bayescale.config import FitConfig
 from bayescale.data import _numeric_column, _rows, check_noise
-from bayescale.errors import DataError, DataWarning, LawError
+from bayescale.errors import DataError, DataWarning, LawError, TooFewPoints
 from bayescale.posterior import flat, sample_noise
 from bayescale.priors import _prior, merge_priors, priors_from_dict, priors_to_dict
 from bayescale.result import ScalingFit, _check_prob, _interval_columns, _positive_scales
@@ -161,7 +161,8 @@ def prepare_chinchilla(df: pd.DataFrame, *, x, y: str, noise: str = "studentt") 
         if np.unique(values).size < 2:
             raise DataError(f"column {column!r} has a single distinct value; the chinchilla law needs at least two")
     if len(df) < 7:
-        raise DataError(f"{len(df)} points are fewer than the 7 needed for the chinchilla law (6 parameters plus one)")
+        raise TooFewPoints(f"{len(df)} points are fewer than the 7 needed for the chinchilla law (6 parameters plus "
+                           "one)")
 
     def geo(v):
         return float(np.exp(np.mean(np.log(v))))

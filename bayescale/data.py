@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bayescale.errors import DataError, DataWarning, LawError
+from bayescale.errors import DataError, DataWarning, LawError, TooFewPoints
 from bayescale.registry import law_spec
 
 NOISE_MODELS = ("lognormal", "studentt", "normal")
@@ -170,7 +170,7 @@ def prepare(
         raise DataError(f"column {x!r} has a single distinct value; a scaling law needs at least two")
     needed = (n_params if n_params is not None else info.n_params) + 1
     if len(df) < needed:
-        raise DataError(
+        raise TooFewPoints(
             f"{len(df)} points are fewer than the {needed} needed for the {law} law "
             f"({needed - 1} parameters plus one)"
         )

@@ -13,6 +13,10 @@ class DataError(BayescaleError):
     """The data frame does not fit the analysis asked for."""
 
 
+class TooFewPoints(DataError):
+    """Fewer observations than the law has parameters (plus one)."""
+
+
 class LawError(BayescaleError):
     """Unknown law, noise model or law option."""
 

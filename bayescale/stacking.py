@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from bayescale.errors import DataError, LawError, SamplingWarning
+from bayescale.errors import DataError, DataWarning, LawError, SamplingWarning, TooFewPoints
 from bayescale.posterior import NEW_GROUP
 
 PARETO_K_LIMIT = 0.7
@@ -90,6 +90,9 @@ def fit_stacked(df: pd.DataFrame, *, law, x: str, y: str, trials=None, breaks=No
 
     ``priors`` may map law names to each law's priors (``{"broken": {...}}``); other
     options go to every law, ``breaks`` to the broken law and ``trials`` to the sigmoid.
+    With ``law="auto"`` a candidate with more parameters than the data can support is left
+    out with a :class:`~bayescale.errors.DataWarning` (listed in ``StackedFit.dropped``); a
+    list of laws named by the user is fitted as asked or not at all.
     """
     from bayescale.fitting import fit
 
@@ -97,7 +100,7 @@ def fit_stacked(df: pd.DataFrame, *, law, x: str, y: str, trials=None, breaks=No
     seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else int(seed)
     priors = options.pop("priors", None)
     per_law = bool(priors) and set(priors) <= set(laws)  # {"power": {...}, "broken": {...}}
-    fits = {}
+    fits, dropped = {}, {}
     for name in laws:
         extra = {"priors": priors.get(name) if per_law else priors}
         if name == "broken" and breaks is not None:
@@ -107,8 +110,17 @@ def fit_stacked(df: pd.DataFrame, *, law, x: str, y: str, trials=None, breaks=No
             extra["noise"] = noise if noise in ("binomial", "beta") else None
         else:
             extra["noise"] = noise
-        fits[name] = fit(df, law=name, x=x, y=y, seed=seed, **options, **extra)
-    return StackedFit(fits)
+        try:
+            fits[name] = fit(df, law=name, x=x, y=y, seed=seed, **options, **extra)
+        except TooFewPoints as exc:
+            if law != "auto":
+                raise
+            dropped[name] = str(exc)
+    if not fits:  # not even the simplest candidate: say so in its words
+        raise TooFewPoints(next(iter(dropped.values())))
+    for name, why in dropped.items():
+        warnings.warn(f"law {name!r} left out of law='auto': {why}", DataWarning, stacklevel=3)
+    return StackedFit(fits, dropped=dropped)
 
 
 class StackedFit:
@@ -123,12 +135,15 @@ class StackedFit:
         ``dse``, ``weight`` (stacking) and ``max_pareto_k``.
     weights : pandas.Series
         Stacking weight of each law (sums to 1).
+    dropped : dict of str -> str
+        Candidates of ``law="auto"`` left out, with the reason (too few points for them).
     """
 
-    def __init__(self, fits: dict):
+    def __init__(self, fits: dict, dropped: dict | None = None):
         if not fits:
             raise LawError("a stacked fit needs at least one law")
         self.fits = dict(fits)
+        self.dropped = dict(dropped or {})
         first = next(iter(self.fits.values()))
         self.seed = int(first.config.seed)
         for name, f in self.fits.items():
@@ -154,7 +169,7 @@ class StackedFit:
             table = table[keep].rename(columns={"p": "p_loo"}).astype(float)
         table["max_pareto_k"] = [float(np.max(loos[n].pareto_k)) for n in table.index]
         bad = table.index[table["max_pareto_k"] > PARETO_K_LIMIT].tolist()
-        if bad:
+        if bad and len(loos) > 1:  # one law: nothing is weighed
             warnings.warn(
                 f"Pareto k above {PARETO_K_LIMIT} for laws {bad} (max {table['max_pareto_k'].max():.2f}): "
                 "LOO and the stacking weights are unreliable for some points", SamplingWarning, stacklevel=3,

@@ -125,6 +125,8 @@ def main(argv=None) -> int:
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--no-discrepancy", action="store_true")
+    parser.add_argument("--law", nargs="+", default=["power"],
+                        help="bayescale's law: power (default), broken, several to stack, or auto")
     parser.add_argument("--store", help="keep every fit's draws in this folder (crash-safe; with --resume, reuse them)")
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
@@ -137,7 +139,8 @@ def main(argv=None) -> int:
         spec = DATASETS[name]()
         data[name] = quick(spec) if args.quick else spec
     # one pool for every dataset: each worker compiles the model once
-    result = backtest_datasets(data, draws=args.draws, tune=args.tune, chains=2,
+    law = args.law[0] if len(args.law) == 1 else args.law
+    result = backtest_datasets(data, law=law, draws=args.draws, tune=args.tune, chains=2,
                                discrepancy=not args.no_discrepancy, workers=args.workers, seed=2026,
                                out=args.store, resume=args.resume)
     print(f"{result!r}\ndiscrepancy s per dataset:\n{result.discrepancy_support.to_string(index=False)}", flush=True)

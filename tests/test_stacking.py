@@ -94,6 +94,21 @@ def test_candidates_for_auto_and_lists():
         candidate_laws(loss, [], x="x", y="y")
 
 
+def test_auto_leaves_out_laws_the_data_cannot_support():
+    x = np.logspace(6, 9, 6)  # 6 points: enough for the power law (5), not the broken law (7)
+    df = pd.DataFrame({"x": x, "y": (1.5 + 300 * x**-0.3) * np.exp(0.01 * np.random.default_rng(1).normal(size=6))})
+    with pytest.warns(bs.errors.DataWarning, match=r"law 'broken' left out of law='auto': 6 points are fewer than "
+                                                   r"the 7 needed for the broken law") as record:
+        fit = bs.fit(df, law="auto", x="x", y="y", seed=2, **SAMPLING)
+    assert list(fit.fits) == ["power"] and fit.weights["power"] == 1.0
+    assert not [w for w in record if issubclass(w.category, SamplingWarning)]  # one law: no weights to distrust
+    assert set(fit.dropped) == {"broken"}
+    with pytest.raises(bs.errors.TooFewPoints, match="6 points are fewer than the 7 needed for the broken law"):
+        bs.fit(df, law=["power", "broken"], x="x", y="y", seed=2, **SAMPLING)  # named laws: as asked or not at all
+    with pytest.raises(bs.errors.TooFewPoints, match="3 points are fewer than the 5 needed for the power law"):
+        bs.fit(df.head(3), law="auto", x="x", y="y", seed=2, **SAMPLING)
+
+
 def test_stacked_fit_plots_and_flags(stacked):
     fig = stacked.plot(at=[FAR])
     labels = fig.axes[0].get_legend_handles_labels()[1]
