@@ -84,6 +84,17 @@ def check_scale(s) -> np.ndarray:
     return values
 
 
+UNBOUNDED_ONLY = ("chinchilla", "sigmoid")  # bounded accuracies; two scale axes
+
+
+def refuse_laws(laws, what: str = "discrepancy") -> None:
+    """Raise :class:`DataError` when a law in ``laws`` is one the log-scale widening does not fit."""
+    bad = sorted(set(laws) & set(UNBOUNDED_ONLY))
+    if bad:
+        raise DataError(f"{what} widens positive metrics on the log scale; it does not apply to the "
+                        f"{' or '.join(bad)} law")
+
+
 def widen(draws: np.ndarray, decades, s, rng: np.random.Generator) -> np.ndarray:
     """Multiply positive ``draws`` (shape ``(m, n)``) by ``exp(N(0, (s_i d_j)^2))``.
 

@@ -33,8 +33,7 @@ def plot_fit(fit, *, at=None, prob: float = 0.9, groups: Sequence[str] | None = 
         if name in d.groups:
             mask = d.group_index == d.groups.index(name)
             ax.scatter(d.x[mask], d.y[mask], s=14, color=color, zorder=3)
-        pred = fit.predict(grid, name, prob=prob, kind="predictive",
-                           **({} if discrepancy is None else {"discrepancy": discrepancy}))
+        pred = fit.predict(grid, name, prob=prob, kind="predictive", discrepancy=discrepancy)
         ax.plot(grid, pred["median"], color=color, lw=1.6, label=name if fit.config.group else "median")
         ax.fill_between(grid, pred["lower"], pred["upper"], color=color, alpha=0.15, lw=0)
     ax.axvspan(hi, top, color="0.5", alpha=0.12, lw=0, label="extrapolation")

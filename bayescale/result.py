@@ -11,7 +11,7 @@ import xarray as xr
 
 from bayescale.config import FitConfig
 from bayescale.data import CurveData
-from bayescale.discrepancy import check_scale, widen
+from bayescale.discrepancy import check_scale, refuse_laws, widen
 from bayescale.errors import DataError
 from bayescale.posterior import NEW_GROUP, flat, sample_noise
 from bayescale.registry import law_spec
@@ -188,9 +188,7 @@ class ScalingFit:
         xs = _positive_scales(x)
         if discrepancy is not None:
             check_scale(discrepancy)
-            if self.config.law == "sigmoid":
-                raise DataError("discrepancy widens positive metrics on the log scale; the sigmoid law's "
-                                "accuracies are bounded by 1, so it does not apply")
+            refuse_laws([self.config.law])
         groups = list(self.data.groups) if group is None else [group] if isinstance(group, str) else list(group)
         draw = self.predictive_draws if kind == "predictive" else self.curve_draws
         rows = []

@@ -119,7 +119,7 @@ def load_spec(path) -> Spec:
         if isinstance(disc, bool) or not isinstance(disc, int | float) or not 0 <= disc < float("inf"):
             raise SpecError(f"{where}: predict.discrepancy must be a number >= 0 (sd of log y per decade beyond "
                             f"the data, as learned by 'bayescale backtest --discrepancy'), got {disc!r}")
-        if model.get("law", "power") in ("chinchilla", "sigmoid"):
+        if model.get("law", "power") in ("chinchilla", "sigmoid"):  # bayescale.discrepancy.UNBOUNDED_ONLY
             raise SpecError(f"{where}: predict.discrepancy widens positive metrics on the log scale; it does not "
                             f"apply to the {model['law']!r} law")
     return Spec(path=path, title=str(raw.get("title", path.stem)), **tables)

@@ -247,7 +247,7 @@ class StackedFit:
         Same arguments and columns as :meth:`bayescale.ScalingFit.predict`, plus ``law``
         (``"stacked"`` for the mixture) when ``by_law=True``, which appends one block per law.
         """
-        from bayescale.discrepancy import check_scale, widen
+        from bayescale.discrepancy import check_scale, refuse_laws, widen
         from bayescale.result import QUANTITIES, _check_prob, _interval_columns, _positive_scales
 
         prob = _check_prob(prob)
@@ -256,9 +256,7 @@ class StackedFit:
         xs = _positive_scales(x)
         if discrepancy is not None:
             check_scale(discrepancy)
-            if "sigmoid" in self.fits:
-                raise DataError("discrepancy widens positive metrics on the log scale; the sigmoid law's "
-                                "accuracies are bounded by 1, so it does not apply")
+            refuse_laws(self.fits)
         groups = list(self.data.groups) if group is None else [group] if isinstance(group, str) else list(group)
         rows = []
         for g in groups:

@@ -111,29 +111,23 @@ def main() -> None:
     sampling = {"draws": args.draws, "tune": args.tune, "chains": args.chains, "seed": args.seed}
     rows = []
 
-    df = broken_data(args.seed)
-    _, wall, d, row = bayes(df, "broken", "break_x[break_1]", x="x", y="y", **sampling)
-    start = time.perf_counter()
-    lsq_break, starts = lsq_broken(df)
-    lsq_wall = time.perf_counter() - start
-    rows.append({
-        "case": "broken, 30 points", "truth": TRUE_BREAK, "bayes_wall_s": wall,
-        "ess_per_s": d["min_ess_bulk"] / wall, "divergences": d["divergences"], "max_r_hat": d["max_r_hat"],
-        "bayes_mean": row["mean"], "bayes_90_lower": row["hdi_lower"], "bayes_90_upper": row["hdi_upper"],
-        "lsq_wall_s": lsq_wall, "lsq_starts": starts, "lsq_point": lsq_break, "time_ratio": wall / lsq_wall,
-    })
-
-    df = sigmoid_data(args.seed)
-    _, wall, d, row = bayes(df, "sigmoid", "midpoint_x", x="flops", y="accuracy", trials="n", **sampling)
-    start = time.perf_counter()
-    lsq_mid, starts = lsq_sigmoid(df)
-    lsq_wall = time.perf_counter() - start
-    rows.append({
-        "case": "sigmoid, 15 models (n=200)", "truth": TRUE_MIDPOINT, "bayes_wall_s": wall,
-        "ess_per_s": d["min_ess_bulk"] / wall, "divergences": d["divergences"], "max_r_hat": d["max_r_hat"],
-        "bayes_mean": row["mean"], "bayes_90_lower": row["hdi_lower"], "bayes_90_upper": row["hdi_upper"],
-        "lsq_wall_s": lsq_wall, "lsq_starts": starts, "lsq_point": lsq_mid, "time_ratio": wall / lsq_wall,
-    })
+    cases = [
+        ("broken, 30 points", TRUE_BREAK, broken_data(args.seed), lsq_broken, "broken", "break_x[break_1]",
+         {"x": "x", "y": "y"}),
+        ("sigmoid, 15 models (n=200)", TRUE_MIDPOINT, sigmoid_data(args.seed), lsq_sigmoid, "sigmoid", "midpoint_x",
+         {"x": "flops", "y": "accuracy", "trials": "n"}),
+    ]
+    for case, truth, df, fit_ls, law, key, columns in cases:
+        _, wall, d, row = bayes(df, law, key, **columns, **sampling)
+        start = time.perf_counter()
+        lsq_point, starts = fit_ls(df)
+        lsq_wall = time.perf_counter() - start
+        rows.append({
+            "case": case, "truth": truth, "bayes_wall_s": wall,
+            "ess_per_s": d["min_ess_bulk"] / wall, "divergences": d["divergences"], "max_r_hat": d["max_r_hat"],
+            "bayes_mean": row["mean"], "bayes_90_lower": row["hdi_lower"], "bayes_90_upper": row["hdi_upper"],
+            "lsq_wall_s": lsq_wall, "lsq_starts": starts, "lsq_point": lsq_point, "time_ratio": wall / lsq_wall,
+        })
     table = pd.DataFrame(rows).set_index("case")
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:.3g}".format):
         print(f"bayescale {args.chains} chains x {args.draws} draws (+{args.tune} tune) vs least squares, "

@@ -58,9 +58,10 @@ def run(args) -> int:
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"cannot read {args.csv!r} as CSV: {exc}") from exc
     law = args.law[0] if len(args.law) == 1 else args.law
-    if args.discrepancy is not None and {"chinchilla", "sigmoid"} & set(args.law):
-        raise DataError("--discrepancy widens positive metrics on the log scale; it does not apply to the "
-                        f"{' or '.join(sorted({'chinchilla', 'sigmoid'} & set(args.law)))} law")
+    if args.discrepancy is not None:
+        from bayescale.discrepancy import refuse_laws
+
+        refuse_laws(args.law, "--discrepancy")
     trials = int(args.trials) if args.trials and args.trials.isdigit() else args.trials
     x = args.x[0] if len(args.x) == 1 else args.x
     fit = bayescale.fit(
