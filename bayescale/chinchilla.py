@@ -529,10 +529,10 @@ class ChinchillaFit(ScalingFit):
         return frame
 
     def flags(self, at=None) -> pd.DataFrame:
-        """Sampler flags plus, for compute budgets ``at``, how far the optimum is extrapolated."""
-        from bayescale.flags import COLUMNS, sampler_flags
+        """Sampler flags, influential points and, for compute budgets ``at``, how far the optimum is extrapolated."""
+        from bayescale.flags import COLUMNS, influential_flags, sampler_flags
 
-        rows = sampler_flags(self) + chinchilla_target_flags(self, compute=at)
+        rows = sampler_flags(self) + influential_flags(self) + chinchilla_target_flags(self, compute=at)
         return pd.DataFrame(rows, columns=COLUMNS)
 
     def plot(self, *, compute=None, at=None, prob: float = 0.9, groups=None, ax=None):
@@ -544,6 +544,52 @@ class ChinchillaFit(ScalingFit):
         ``groups`` is ignored (no groups). Returns the matplotlib Figure.
         """
         return plot_chinchilla(self, compute=compute if compute is not None else at, prob=_check_prob(prob), ax=ax)
+
+    # ------------------------------------------------------------------ the inverse question
+    def _reach_checks(self, group, discrepancy) -> None:
+        if group not in (None, "all"):
+            raise DataError(f"the chinchilla law is fitted without groups; reach takes group=None, got {group!r}")
+        if discrepancy is not None:
+            from bayescale.discrepancy import check_scale, refuse_laws
+
+            check_scale(discrepancy)
+            refuse_laws(["chinchilla"])
+
+    def reach_draws(self, target: float, group: str | None = None, discrepancy=None, *,
+                    seed: int | None = None) -> np.ndarray:
+        """Per draw, the compute (FLOP) at which the loss at the compute-optimal allocation falls to ``target``.
+
+        The optimal loss is that of :meth:`optimal` (``C = 6 N D``), which falls as
+        ``E + K (C/6)^(-alpha beta / (alpha + beta))``, so the budget has a closed form
+        (:func:`bayescale.reach.chinchilla_reach`). ``numpy.inf`` marks a draw whose floor
+        ``E`` is at or above the target, or that gets there only more than
+        ``bayescale.reach.HORIZON_DECADES`` decades beyond the largest observed compute.
+        ``group`` must be None (the law has no groups); ``discrepancy`` is refused (two
+        scale axes); ``seed`` is accepted for the common call and unused.
+        """
+        from bayescale.reach import beyond_horizon, check_targets, chinchilla_reach
+
+        self._reach_checks(group, discrepancy)
+        (value,) = check_targets(target, law="chinchilla", noise=self.config.noise, single=True)
+        p = self.parameter_draws()
+        c = chinchilla_reach(value, *(p[k] for k in LAW_PARAMETERS))
+        return np.exp(beyond_horizon(np.log(c), float(np.log(self.data.compute.max()))))
+
+    def reach(self, target, group: str | None = None, prob: float = 0.9, discrepancy=None, *,
+              seed: int | None = None) -> pd.DataFrame:
+        """The compute at which the compute-optimal loss reaches each ``target``, with its interval.
+
+        Same columns as :meth:`bayescale.ScalingFit.reach` (``group`` is ``"all"``; the
+        scale is compute in FLOP, ``decades_beyond`` of the median beyond the largest
+        observed compute).
+        """
+        from bayescale.reach import check_targets, reach_table
+
+        prob = _check_prob(prob)
+        self._reach_checks(group, discrepancy)
+        targets = check_targets(target, law="chinchilla", noise=self.config.noise)
+        return reach_table(lambda t, g: self.reach_draws(t), targets, ["all"], prob,
+                           lambda g: float(self.data.compute.max()))
 
 
 def chinchilla_target_flags(fit: ChinchillaFit, compute=None, points=None) -> list[dict]:

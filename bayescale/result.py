@@ -359,6 +359,102 @@ class ScalingFit:
 
         save_fit(self, path)
 
+    # ------------------------------------------------------------------ the inverse question
+    def _reach_group(self, group) -> str:
+        if group is None:
+            if self.data.n_groups > 1:
+                raise DataError(f"group must name one group of this grouped fit ({', '.join(self.data.groups)}, "
+                                f"or {NEW_GROUP!r}); got None")
+            return self.data.groups[0]
+        self._group_code(group)  # raises on an unknown group
+        return group
+
+    def _group_range(self, group: str) -> tuple[float, float]:
+        code = self._group_code(group)
+        x_obs = self.data.x if code < 0 else self.data.x[self.data.group_index == code]
+        return float(x_obs.min()), float(x_obs.max())
+
+    def reach_draws(self, target: float, group: str | None = None, discrepancy=None, *,
+                    seed: int | None = None) -> np.ndarray:
+        """One reach scale per posterior draw: where the mean curve of ``group`` gets to ``target``.
+
+        Falling metrics (power and broken laws) reach a target from above, the sigmoid's
+        accuracy from below (:mod:`bayescale.reach`). ``numpy.inf`` marks a draw that never
+        does (target at or below its floor, at or above the sigmoid's ceiling, or more than
+        ``bayescale.reach.HORIZON_DECADES`` decades beyond the data); ``0`` one that is past
+        it at every scale (an accuracy target at or below the chance floor).
+
+        Parameters
+        ----------
+        target : float
+            Value of the metric, in its units.
+        group : str, optional
+            One group (``bayescale.NEW_GROUP`` for an unseen one); None for an ungrouped fit.
+        discrepancy : float or array of float, optional
+            Model discrepancy scale ``s`` as in :meth:`predict`: each draw's ``log y`` drifts
+            by ``s * eps`` per decade beyond the data, one ``eps ~ N(0, 1)`` per draw.
+        seed : int, optional
+            Seed for new-group and discrepancy draws (default: the fit's seed).
+
+        Returns
+        -------
+        numpy.ndarray
+            Reach scales in the units of x, one per posterior draw.
+        """
+        from bayescale.reach import check_targets, drift_per_decade, law_reach
+
+        (value,) = check_targets(target, law=self.config.law, noise=self.config.noise, single=True)
+        group = self._reach_group(group)
+        code = self._group_code(group)
+        drift = None
+        if discrepancy is not None:
+            check_scale(discrepancy)
+            refuse_laws([self.config.law])
+            n = self.posterior.sizes["chain"] * self.posterior.sizes["draw"]
+            drift = drift_per_decade(n, discrepancy, self._rng(seed, salt=20_000 + code))
+        return law_reach(self.posterior, self.data, self.config.law, code, self._rng(seed, salt=code + 1), value,
+                         self._group_range(group), drift)
+
+    def reach(self, target, group: str | Sequence[str] | None = None, prob: float = 0.9, discrepancy=None, *,
+              seed: int | None = None) -> pd.DataFrame:
+        """The inverse question: the scale at which the mean curve reaches ``target``, with its interval.
+
+        Parameters
+        ----------
+        target : float or sequence of float
+            Values of the metric (e.g. a loss of 2.1, an accuracy of 0.5).
+        group : str or sequence of str, optional
+            Groups to answer for (``bayescale.NEW_GROUP`` for an unseen one); default every group.
+        prob : float
+            Mass of the central interval.
+        discrepancy : float or array of float, optional
+            Model discrepancy scale, as in :meth:`reach_draws`.
+        seed : int, optional
+            As in :meth:`reach_draws`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per (group, target): ``group``, ``target``, ``median``, ``lower``,
+            ``upper`` (quantiles of the reach scale over all draws, a never-reaching draw
+            counting as infinitely far, so ``upper`` and even ``median`` are ``inf`` when more
+            than their tail of draws never reaches it), ``p_never`` (share of draws that never
+            do), ``decades_beyond`` (of the median beyond the group's largest observed x;
+            0 inside), ``prob``.
+        """
+        from bayescale.reach import check_targets, reach_table
+
+        prob = _check_prob(prob)
+        targets = check_targets(target, law=self.config.law, noise=self.config.noise)
+        groups = list(self.data.groups) if group is None else [group] if isinstance(group, str) else list(group)
+        for g in groups:
+            self._group_code(g)
+        if discrepancy is not None:
+            check_scale(discrepancy)
+            refuse_laws([self.config.law])
+        return reach_table(lambda t, g: self.reach_draws(t, g, discrepancy, seed=seed), targets, groups, prob,
+                           lambda g: self._group_range(g)[1])
+
 
 def _scalar_stats(draws: np.ndarray, prob: float) -> dict[str, float]:
     stats = _interval_columns(draws, prob)

@@ -302,3 +302,32 @@ class StackedFit:
         laws = ", ".join(f"{k} {w:.2f}" for k, w in self.weights.items())
         fig.axes[0].set_title(f"stacked laws ({laws}), {int(prob * 100)}% predictive bands")
         return fig
+
+    # ------------------------------------------------------------------ the inverse question
+    def reach_draws(self, target: float, group: str | None = None, discrepancy=None, *,
+                    seed: int | None = None) -> np.ndarray:
+        """Stacked reach draws: each law's :meth:`~bayescale.ScalingFit.reach_draws`, mixed by weight
+        (as :meth:`predict` mixes curves)."""
+        if discrepancy is not None:
+            from bayescale.discrepancy import check_scale, refuse_laws
+
+            check_scale(discrepancy)
+            refuse_laws(self.fits)
+        per_law = {k: f.reach_draws(target, group, discrepancy, seed=seed)[:, None] for k, f in self.fits.items()}
+        return self._mixture(per_law, seed)[:, 0]
+
+    def reach(self, target, group: str | Sequence[str] | None = None, prob: float = 0.9, discrepancy=None, *,
+              seed: int | None = None) -> pd.DataFrame:
+        """The scale at which the stacked mean curve reaches ``target``; arguments and columns as
+        :meth:`bayescale.ScalingFit.reach`, with the draws of :meth:`reach_draws`."""
+        from bayescale.reach import check_targets, reach_table
+        from bayescale.result import _check_prob
+
+        prob = _check_prob(prob)
+        for f in self.fits.values():
+            targets = check_targets(target, law=f.config.law, noise=f.config.noise)
+        groups = list(self.data.groups) if group is None else [group] if isinstance(group, str) else list(group)
+        for g in groups:
+            self.best._group_code(g)
+        return reach_table(lambda t, g: self.reach_draws(t, g, discrepancy, seed=seed), targets, groups, prob,
+                           lambda g: self.best._group_range(g)[1])

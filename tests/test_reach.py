@@ -1,0 +1,251 @@
+"""The inverse question: the scale at which a law's mean curve reaches a target.
+
+Most tests build fits from known parameter draws (no sampling), so the inverse is checked
+against the forward curve exactly; the slow ones fit simulated curves and check that the
+true reach scale falls inside the interval about as often as claimed.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+import bayescale as bs
+from bayescale.chinchilla import ChinchillaFit, prepare_chinchilla
+from bayescale.config import FitConfig
+from bayescale.data import prepare
+from bayescale.discrepancy import widen
+from bayescale.errors import DataError
+from bayescale.reach import HORIZON_DECADES, first_crossing, quantiles
+from bayescale.result import ScalingFit
+from bayescale.simulate import power_law_data
+
+N = 400  # draws of the hand-made posteriors
+RNG = np.random.default_rng(7)
+
+
+def posterior(**values) -> xr.DataTree:
+    """A one-chain posterior of the given draws (arrays of shape (N,) or (N, k) with dims named in a tuple)."""
+    data = {}
+    for name, value in values.items():
+        dims, arr = value if isinstance(value, tuple) else ((), value)
+        arr = np.asarray(arr, dtype=float)
+        data[name] = xr.DataArray(arr[None], dims=("chain", "draw", *dims))
+    return xr.DataTree.from_dict({"posterior": xr.Dataset(data)})
+
+
+def power_fit(*, alpha=0.3, A=400.0, E=1.7, spread=0.0, noise="lognormal", groups=None):
+    """A power-law fit whose posterior is centred on known user-unit parameters."""
+    frame = power_law_data(offsets=(A,) * (len(groups) if groups else 1), exponents=alpha, floor=E, n=10,
+                           groups=groups, seed=1)
+    data = prepare(frame, x="params", y="loss", group="group" if groups else None, noise=noise)
+    a = alpha * np.exp(spread * RNG.standard_normal(N))
+    log_a = np.log(A) - np.log(data.y_scale) - a * np.log(data.x_ref) + spread * RNG.standard_normal(N)
+    e = E / data.y_scale * np.exp(spread * RNG.standard_normal(N))
+    values = {"alpha": a, "E": e, "sigma": np.full(N, 0.02)}
+    if groups:
+        shifts = np.arange(len(groups)) * 0.3
+        values |= {"log_A": (("group",), log_a[:, None] + shifts[None, :]), "log_A_mu": log_a,
+                   "log_A_sigma": np.full(N, 0.3)}
+    else:
+        values["log_A_mu"] = log_a
+    config = FitConfig(law="power", x="params", y="loss", group="group" if groups else None, noise=noise, seed=5)
+    return ScalingFit(posterior(**values), data, config)
+
+
+def sigmoid_fit():
+    x = np.logspace(18, 24, 12)
+    frame = pd.DataFrame({"flops": x, "acc": np.linspace(0.05, 0.8, 12)})
+    data = prepare(frame, x="flops", y="acc", law="sigmoid", noise="normal")
+    from dataclasses import replace
+
+    data = replace(data, y_scale=1.0)
+    floor = 0.05 + 0.02 * RNG.random(N)
+    values = {"floor": floor, "ceiling": floor + (1 - floor) * (0.8 + 0.1 * RNG.random(N)),
+              "steepness": 1.2 * np.exp(0.2 * RNG.standard_normal(N)), "midpoint_mu": 0.5 * RNG.standard_normal(N)}
+    config = FitConfig(law="sigmoid", x="flops", y="acc", noise="normal", seed=5, options={"likelihood": "beta"})
+    return ScalingFit(posterior(**values), data, config)
+
+
+def broken_fit():
+    x = np.logspace(6, 10, 15)
+    frame = pd.DataFrame({"x": x, "y": 0.5 + 300 * x**-0.3})
+    data = prepare(frame, x="x", y="y", law="broken")
+    values = {"alpha": (("segment",), np.column_stack([0.15 + 0.05 * RNG.random(N), 0.4 + 0.1 * RNG.random(N)])),
+              "log_break": (("break",), 0.5 * RNG.standard_normal((N, 1))),
+              "width": (("break",), 0.5 + 0.5 * RNG.random((N, 1))),
+              "log_A_mu": 0.2 * RNG.standard_normal(N) - 1.0, "E": 0.3 + 0.1 * RNG.random(N)}
+    config = FitConfig(law="broken", x="x", y="y", seed=5, options={"breaks": 1})
+    return ScalingFit(posterior(**values), data, config)
+
+
+def chinchilla_fit():
+    rng = np.random.default_rng(3)
+    params, tokens = 10 ** rng.uniform(7, 9, 30), 10 ** rng.uniform(9, 11, 30)
+    frame = pd.DataFrame({"params": params, "tokens": tokens, "loss": 1.8 + 400 * params**-0.34 + 2000 * tokens**-0.28})
+    data = prepare_chinchilla(frame, x=["params", "tokens"], y="loss")
+    values = {"log_E": np.log(1.8 / data.y_scale) + 0.01 * rng.standard_normal(N),
+              "log_A": -1.5 + 0.1 * rng.standard_normal(N), "log_B": -1.2 + 0.1 * rng.standard_normal(N),
+              "alpha": 0.34 + 0.02 * rng.standard_normal(N), "beta": 0.28 + 0.02 * rng.standard_normal(N),
+              "sigma": np.full(N, 0.01)}
+    config = FitConfig(law="chinchilla", x=["params", "tokens"], y="loss", noise="studentt", seed=5)
+    return ChinchillaFit(posterior(**values), data, config)
+
+
+# ---------------------------------------------------------------------------- exact inverses
+def test_power_law_reach_is_the_closed_form_in_user_units():
+    fit = power_fit()
+    draws = fit.reach_draws(2.0)
+    truth = (400.0 / (2.0 - 1.7)) ** (1 / 0.3)
+    np.testing.assert_allclose(draws, truth, rtol=1e-9)
+    row = fit.reach(2.0).iloc[0]
+    assert row["group"] == "all" and row["p_never"] == 0.0
+    assert row["decades_beyond"] == pytest.approx(np.log10(truth / 1e9))
+
+
+def test_reach_draws_put_every_draw_of_the_curve_on_the_target():
+    for fit, target in ((power_fit(spread=0.1), 2.3), (sigmoid_fit(), 0.4), (broken_fit(), 0.9)):
+        draws = fit.reach_draws(target)
+        assert np.isfinite(draws).mean() > 0.9, fit.config.law
+        ok = np.flatnonzero(np.isfinite(draws))
+        # curve_draws(x) gives every draw at every x: draw ok[i] at its own reach scale is column i
+        curve_all = fit.curve_draws(draws[ok], fit.data.groups[0])
+        values = curve_all[ok, np.arange(ok.size)]
+        np.testing.assert_allclose(values, target, rtol=1e-6, err_msg=fit.config.law)
+
+
+def test_never_below_the_floor_or_above_the_ceiling_and_at_once_below_chance():
+    fit = power_fit(spread=0.01)
+    assert fit.reach(1.6)["p_never"].iloc[0] == 1.0
+    assert np.isinf(fit.reach(1.6)["median"].iloc[0])
+    acc = sigmoid_fit()
+    assert acc.reach(0.99)["p_never"].iloc[0] == 1.0  # every ceiling is below 0.95
+    assert np.all(acc.reach_draws(0.01) == 0.0)  # below every chance floor: reached at any scale
+    assert fit.reach_draws(1.7001).max() == np.inf  # reached only far beyond the horizon
+
+
+def test_horizon_counts_a_crossing_too_far_out_as_never():
+    fit = power_fit()
+    x_far = 1e9 * 10 ** (HORIZON_DECADES + 1)
+    target = 1.7 + 400.0 * x_far**-0.3
+    assert np.all(np.isinf(fit.reach_draws(target)))
+
+
+def test_broken_law_agrees_with_a_dense_scan_of_its_curve():
+    fit = broken_fit()
+    target = 0.9
+    grid = np.logspace(4, 16, 6001)
+    curve = fit.curve_draws(grid, "all")
+    first = grid[np.argmax(curve <= target, axis=1)]
+    np.testing.assert_allclose(fit.reach_draws(target), first, rtol=np.log(10) * 12 / 6000 * 1.01)
+
+
+def test_chinchilla_reach_is_the_compute_where_the_optimal_loss_hits_the_target():
+    fit = chinchilla_fit()
+    draws = fit.reach_draws(2.1)
+    assert np.isfinite(draws).all()
+    opt = fit.optimal_draws(draws[:50])
+    np.testing.assert_allclose(np.diag(opt["loss"]), 2.1, rtol=1e-9)
+    table = fit.reach([2.3, 2.1, 1.0])
+    assert list(table["target"]) == [2.3, 2.1, 1.0]
+    assert table["median"].iloc[0] < table["median"].iloc[1]
+    assert table["p_never"].iloc[2] == 1.0
+    with pytest.raises(DataError, match=r"^the chinchilla law is fitted without groups; reach takes group=None, "
+                                        r"got 'a'$"):
+        fit.reach(2.0, group="a")
+    with pytest.raises(DataError, match="does not apply to the chinchilla law"):
+        fit.reach(2.0, discrepancy=0.1)
+
+
+def test_groups_new_group_and_table_layout():
+    fit = power_fit(groups=["a", "b"])
+    table = fit.reach([2.5, 2.0])
+    assert list(table.columns) == ["group", "target", "median", "lower", "upper", "p_never", "decades_beyond", "prob"]
+    assert list(zip(table["group"], table["target"], strict=True)) == [("a", 2.5), ("a", 2.0), ("b", 2.5), ("b", 2.0)]
+    # group b sits higher (larger offset), so it needs more scale
+    assert table["median"].iloc[2] > table["median"].iloc[0]
+    new = fit.reach(2.0, group=bs.NEW_GROUP, seed=3)
+    np.testing.assert_array_equal(new["median"], fit.reach(2.0, group=bs.NEW_GROUP, seed=3)["median"])
+    assert new["upper"].iloc[0] > new["lower"].iloc[0]
+
+
+def test_quantiles_with_never_reaching_draws_are_infinite_where_the_tail_is():
+    draws = np.array([1.0, 2.0, 3.0, np.inf])
+    q = quantiles(draws, [0.0, 0.5, 0.9, 1.0])
+    assert q[0] == 1.0 and q[1] == 2.5 and np.isinf(q[2]) and np.isinf(q[3])
+
+
+def test_first_crossing_finds_the_first_of_two():
+    centres = np.array([[0.0], [1.0]])
+
+    def reached(u):  # reached inside (c - 0.5, c + 0.5) and again beyond c + 3
+        return (np.abs(u - centres) < 0.5) | (u > centres + 3)
+
+    out = first_crossing(reached, -5.0, 10.0, 2)
+    np.testing.assert_allclose(out, [-0.5, 0.5], atol=1e-9)
+
+
+# ---------------------------------------------------------------------------- model discrepancy
+def test_discrepancy_changes_nothing_inside_and_widens_beyond():
+    fit = power_fit(spread=0.05)
+    inside = 1.7 + 400.0 * 1e8**-0.3
+    plain_draws, wide_draws = fit.reach_draws(inside), fit.reach_draws(inside, discrepancy=0.2)
+    within = plain_draws <= 1e9  # the largest observed x
+    assert within.mean() > 0.9
+    np.testing.assert_array_equal(plain_draws[within], wide_draws[within])
+    assert np.all(wide_draws[~within] > 1e9) and not np.array_equal(plain_draws[~within], wide_draws[~within])
+    plain = fit.reach(2.0).iloc[0]
+    wide = fit.reach(2.0, discrepancy=0.1).iloc[0]
+    assert wide["decades_beyond"] > 1
+    assert np.log10(wide["upper"] / wide["lower"]) > np.log10(plain["upper"] / plain["lower"]) + 0.2
+    zero = fit.reach_draws(2.0, discrepancy=0.0)
+    np.testing.assert_allclose(zero, fit.reach_draws(2.0), rtol=1e-9)
+
+
+def test_discrepancy_reach_matches_the_widened_curve_at_a_scale():
+    # a monotone drift: P(reach <= x) = P(curve(x) widened <= target), the widening of predict(discrepancy=)
+    fit = power_fit(spread=0.05)
+    s, x, target = 0.1, 1e11, 2.0
+    share = np.mean(fit.reach_draws(target, discrepancy=s) <= x)
+    widened = widen(fit.curve_draws([x], "all"), fit._decades_beyond(np.array([x]), "all"), s,
+                    np.random.default_rng(0))
+    assert share == pytest.approx(np.mean(widened <= target), abs=0.08)
+    assert share != pytest.approx(np.mean(fit.reach_draws(target) <= x), abs=0.1)
+
+
+def test_discrepancy_refused_for_the_sigmoid():
+    with pytest.raises(DataError, match=r"^discrepancy widens positive metrics on the log scale; it does not apply "
+                                        r"to the sigmoid law$"):
+        sigmoid_fit().reach(0.5, discrepancy=0.1)
+
+
+# ---------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(("fit", "kwargs", "message"), [
+    ("power", {"target": float("nan")}, r"^target must be a finite number, got nan$"),
+    ("power", {"target": [2.0, float("inf")]}, r"^target must be a finite number, got inf$"),
+    ("power", {"target": -1.0}, r"^target must be > 0 for a positive metric \(power law, lognormal noise\), "
+                                r"got -1$"),
+    ("power", {"target": "2"}, r"^target must be a number or a non-empty list of numbers, got '2'$"),
+    ("power", {"target": []}, r"^target must be a number or a non-empty list of numbers, got \[\]$"),
+    ("grouped", {"target": 2.0, "group": "zzz"}, r"^unknown group 'zzz'; observed groups are a, b"),
+    ("sigmoid", {"target": 1.5}, r"^target 1.5 is not an accuracy in \[0, 1\] \(the sigmoid law's metric\)$"),
+    ("power", {"target": 2.0, "prob": 1.5}, r"^prob must be a number in \(0, 1\), got 1.5$"),
+    ("power", {"target": 2.0, "discrepancy": -0.1}, r"^discrepancy s must be finite and >= 0"),
+])
+def test_bad_input_gives_one_line_errors(fit, kwargs, message):
+    fits = {"power": power_fit, "grouped": lambda: power_fit(groups=["a", "b"]), "sigmoid": sigmoid_fit}
+    with pytest.raises(DataError, match=message):
+        fits[fit]().reach(**kwargs)
+
+
+def test_reach_draws_needs_one_target_and_one_group():
+    with pytest.raises(DataError, match=r"^target must be one number, got \[2.0, 2.1\]$"):
+        power_fit().reach_draws([2.0, 2.1])
+    with pytest.raises(DataError, match=r"^group must name one group of this grouped fit \(a, b, or '\(new group\)'\); "
+                                        r"got None$"):
+        power_fit(groups=["a", "b"]).reach_draws(2.0)
+
+
+def test_normal_noise_allows_a_negative_target_that_is_never_reached():
+    fit = power_fit(noise="normal")
+    assert fit.reach(-1.0)["p_never"].iloc[0] == 1.0
