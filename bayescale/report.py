@@ -155,7 +155,7 @@ def check_report_path(path) -> Path | None:
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         raise OutputError(f"report {str(path)!r} must end in .html")
-    return check_writable(path)
+    return check_writable(path, "report")
 
 
 def python_call(fit) -> str:
@@ -287,6 +287,30 @@ def prediction_section(fit, at, prob: float, groups, discrepancy=None) -> Sectio
                                table_html(fit.predict(at, groups, prob=prob, by_law=True, **widen))))
     else:
         section.tables.append(("Predictions", table_html(fit.predict(at, groups, prob=prob, **widen))))
+    return section
+
+
+def reach_section(fit, targets, prob: float, groups=None, discrepancy=None) -> Section | None:
+    """Where the mean curve reaches each target (:meth:`bayescale.ScalingFit.reach`)."""
+    if targets is None or len(np.atleast_1d(targets)) == 0:
+        return None
+    from bayescale.reach import HORIZON_DECADES
+
+    chinchilla = _kind(fit) == "chinchilla"
+    section = Section("Reaching the targets", "reach")
+    scale = "the compute (FLOP) at which the loss of the compute-optimal allocation" if chinchilla else \
+        f"the {fit.config.x} at which the mean curve"
+    section.paragraphs.append(
+        f"For each target, {scale} gets there: posterior median and central {int(prob * 100)}% interval over "
+        "all draws, a draw that never gets there (the target at or past its floor or ceiling, or more than "
+        f"{HORIZON_DECADES:g} decades beyond the data) counting as infinitely far, so an interval may end at inf. p_never is the "
+        "share of such draws; decades_beyond how far the median lies beyond the largest observed scale."
+        + ("" if discrepancy is None else f" The draws include a model discrepancy of {_discrepancy_text(discrepancy)}"
+           ", as one slope drift per draw.")
+    )
+    widen = {} if discrepancy is None else {"discrepancy": discrepancy}
+    table = fit.reach(list(np.atleast_1d(targets)), None if chinchilla else groups, prob=prob, **widen)
+    section.tables.append(("Reach", table_html(table)))
     return section
 
 
@@ -423,6 +447,8 @@ def render_report(
     command: str | None = None,
     audit=None,
     discrepancy=None,
+    reach=None,
+    reach_groups: Sequence[str] | str | None = None,
 ) -> str:
     """Render the HTML report of ``fit`` (a fit, a stacked fit or a Chinchilla fit) as a string.
 
@@ -444,6 +470,9 @@ def render_report(
         Adds the audit's verdicts, width check, flags and recommendations.
     discrepancy : float or array of float, optional
         Model discrepancy scale for the predictions and bands (see ``ScalingFit.predict``).
+    reach : sequence of float, optional
+        Targets of the metric: adds the scale at which the mean curve reaches each
+        (``fit.reach``) for ``reach_groups`` (default: every group).
 
     Returns
     -------
@@ -456,7 +485,8 @@ def render_report(
         fit = audit.fit
     sections = list(audit_sections(audit)) if audit is not None else []
     sections += [data_section(fit), figure_section(fit, at, prob, groups, discrepancy), parameter_section(fit, prob)]
-    optional = [prediction_section(fit, at, prob, groups, discrepancy), comparison_section(fit),
+    optional = [prediction_section(fit, at, prob, groups, discrepancy),
+                reach_section(fit, reach, prob, reach_groups, discrepancy), comparison_section(fit),
                 contrast_section(fit, at, prob)]
     sections += [s for s in optional if s is not None]
     sections += [flag_section(fit, at), diagnostics_section(fit)]
