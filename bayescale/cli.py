@@ -3,22 +3,32 @@
 Each subcommand lives in ``bayescale.commands.<name>`` with ``add_parser(subparsers)``
 and ``run(args) -> int``; modules are imported only to build the parser (they must
 not import PyMC at top level), so ``bayescale --help`` answers fast. Bad input ends in
-a one-line ``error: ...`` message and exit code 2.
+a one-line ``error: ...`` message and exit code 2; bayescale's own warnings print as
+``warning: ...`` lines on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from contextlib import contextmanager
 from importlib import import_module
 
-COMMANDS = ["fit", "run", "datasets", "audit", "fit-many", "backtest", "observational"]
+COMMANDS = ["fit", "run", "predict", "datasets", "audit", "fit-many", "backtest", "observational"]
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage mistakes end like every other bad input: one ``error: ...`` line and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from bayescale import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="bayescale",
         description="Bayesian scaling-law fits with honest extrapolation intervals.",
     )
@@ -30,6 +40,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def plain_warnings():
+    """Print bayescale's warnings as ``warning: message`` (no source line, no class name) meanwhile."""
+    original = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if category.__module__.split(".")[0] == "bayescale":  # DataWarning, SamplingWarning, ...
+            print(f"warning: {message}", file=file or sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = original
+
+
 def main(argv: list[str] | None = None) -> int:
     from bayescale.errors import BayescaleError
 
@@ -39,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.handler(args) or 0)
+        with plain_warnings():
+            return int(args.handler(args) or 0)
     except BayescaleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -20,16 +20,30 @@ from bayescale.errors import DataError, OutputError
 FORMAT = "bayescale-fit/1"
 
 
-def check_writable(path) -> Path:
-    """Refuse early an output path whose folder is missing or not writable."""
+def check_writable(path, what: str = "") -> Path:
+    """Refuse early an output path that cannot be written: a missing or read-only folder, a folder.
+
+    The folder is tried with a probe file (removed at once), so special file systems such as
+    ``/proc`` and running as root are judged by what the system does, not by permission bits.
+    ``what`` names the output in the message (``cannot write plot '/proc/f.png': ...``).
+    """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"cannot write {str(path)!r}: folder {str(folder)!r} is not writable")
+    name = f"{what} {str(path)!r}" if what else repr(str(path))
+    folder = path.parent
+
+    def refuse(reason: str):
+        raise OutputError(f"cannot write {name}: {reason}")
+
     if path.is_dir():
-        raise OutputError(f"cannot write {str(path)!r}: it is a folder")
+        refuse("it is a folder")
+    if not folder.is_dir():
+        refuse(f"{str(folder)!r} is not a folder" if folder.exists() else f"folder {str(folder)!r} does not exist")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+    except OSError as exc:
+        refuse(f"folder {str(folder)!r} does not accept new files ({exc.strerror or exc})")
+    os.close(fd)
+    os.unlink(probe)
     return path
 
 
@@ -89,12 +103,21 @@ def load_fit(path):
     try:
         with xr.open_datatree(path, engine="h5netcdf") as opened:
             tree = opened.load()
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{str(path)!r} is not a readable netCDF file: {exc}") from exc
-    if tree.attrs.get("bayescale_format") != FORMAT:
-        raise DataError(f"{str(path)!r} is not a bayescale fit (format {tree.attrs.get('bayescale_format')!r})")
-    config = FitConfig.from_json(tree.attrs["bayescale_config"])
-    frame = _dataset_to_frame(tree["input_data"].to_dataset())
+    except Exception as exc:  # h5py/h5netcdf raise OSError, ValueError, KeyError... on damaged files
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        with open(path, "rb") as fh:
+            if fh.read(8) != b"\x89HDF\r\n\x1a\n":  # every file save_fit writes starts so
+                reason = "empty file" if path.stat().st_size == 0 else "it does not start like a netCDF-4/HDF5 file"
+        raise DataError(f"saved fit {str(path)!r} is not a readable netCDF file ({reason})") from exc
+    found = tree.attrs.get("bayescale_format")
+    if found != FORMAT:
+        what = "has no bayescale_format attribute" if found is None else f"has format {found!r}, not {FORMAT!r}"
+        raise DataError(f"{str(path)!r} is not a fit saved by bayescale: it {what}")
+    try:
+        config = FitConfig.from_json(tree.attrs["bayescale_config"])
+        frame = _dataset_to_frame(tree["input_data"].to_dataset())
+    except Exception as exc:  # the format attribute is there but the content is not what save_fit writes
+        raise DataError(f"saved fit {str(path)!r} is damaged: {type(exc).__name__}: {exc}") from exc
     if config.law == "chinchilla":  # two-input law: its own data preparation and result type
         from bayescale.chinchilla import from_saved
 

@@ -28,6 +28,10 @@ evaluated as code. Layout (every table but ``[data]`` and ``[model]`` is optiona
     groups = ["pile", "4chan"]        # default: every group
     discrepancy = 0.02                # optional: log y sd per decade beyond the data (bayescale backtest)
 
+    [reach]                           # the scale at which the mean curve reaches each target (fit.reach)
+    targets = [2.1, 2.0]
+    group = "pile"                    # or a list; default: every group
+
     [output]                          # paths relative to the working directory
     plot = "out/olmo_domains.png"
     save = "out/olmo_domains.nc"
@@ -50,6 +54,7 @@ TABLES = {
     "sampling": {"draws", "tune", "chains", "seed", "sampler", "target_accept"},
     "predict": {"at", "prob", "groups", "discrepancy"},
     "output": {"plot", "save", "report"},
+    "reach": {"targets", "group"},
 }
 TOP_LEVEL = {"title", "description", *TABLES}
 
@@ -65,6 +70,7 @@ class Spec:
     sampling: dict[str, Any] = field(default_factory=dict)
     predict: dict[str, Any] = field(default_factory=dict)
     output: dict[str, Any] = field(default_factory=dict)
+    reach: dict[str, Any] = field(default_factory=dict)
 
     def fit_kwargs(self) -> dict[str, Any]:
         return {**self.model, **self.sampling}
@@ -101,6 +107,9 @@ def load_spec(path) -> Spec:
     raw = read_toml(path)
     where = str(path)
     unknown = set(raw) - TOP_LEVEL
+    if "claim" in unknown:
+        raise SpecError(f"{where} is a claim file (it has a [claim] table), not a study spec; "
+                        f"run 'bayescale audit {where}'")
     if unknown:
         raise SpecError(f"{where}: unknown top-level key(s) {', '.join(sorted(unknown))}; "
                         f"expected some of {', '.join(sorted(TOP_LEVEL))}")
@@ -122,7 +131,60 @@ def load_spec(path) -> Spec:
         if model.get("law", "power") in ("chinchilla", "sigmoid"):  # bayescale.discrepancy.UNBOUNDED_ONLY
             raise SpecError(f"{where}: predict.discrepancy widens positive metrics on the log scale; it does not "
                             f"apply to the {model['law']!r} law")
+    check_reach(tables["reach"], model, where)
     return Spec(path=path, title=str(raw.get("title", path.stem)), **tables)
+
+
+def check_reach(reach: dict, model: dict, where: str) -> None:
+    """Validate a ``[reach]`` table: ``targets`` the law can reach, ``group`` one name or a list of names."""
+    from bayescale.errors import DataError
+    from bayescale.reach import check_targets
+
+    if not reach:
+        return
+    if "targets" not in reach:
+        raise SpecError(f"{where}: [reach] needs 'targets' (a list of values of the metric)")
+    law = model.get("law", "power")
+    laws = law if isinstance(law, list) else ["power", "broken"] if law == "auto" else [law]
+    for name in laws:
+        default = "studentt" if name == "chinchilla" else "normal" if name == "sigmoid" else "lognormal"
+        try:
+            check_targets(reach["targets"], law=str(name), noise=model.get("noise") or default,
+                          name="reach.targets")
+        except DataError as exc:
+            raise SpecError(f"{where}: {exc}") from None
+    group = reach.get("group")
+    if group is not None:
+        if not (isinstance(group, str) or isinstance(group, list) and group and all(isinstance(g, str) for g in group)):
+            raise SpecError(f"{where}: reach.group must be a group name or a list of names, got {group!r}")
+        if law == "chinchilla" or "group" not in model:
+            raise SpecError(f"{where}: reach.group needs a grouped fit ([model] group = ...); this one has no groups")
+
+
+def read_csv(path, what: str = "data file") -> pd.DataFrame:
+    """Read a comma-separated file, refusing in one line a missing, empty, binary or ``;``-separated one."""
+    from bayescale.errors import DataError
+
+    name = f"{what} {str(path)!r}"
+    if not Path(path).is_file():
+        raise DataError(f"{name} does not exist")
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{name} is empty") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{name} is not a text CSV file (it holds bytes that are not UTF-8)") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"cannot read {name} as CSV: {' '.join(str(exc).split())}") from exc
+    if len(frame.columns) == 1:
+        header = str(frame.columns[0])
+        for sep, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if sep in header:
+                raise DataError(f"{name} has one column {header!r}: it looks separated by {label}; "
+                                "bayescale reads comma-separated files")
+    if len(frame) == 0:
+        raise DataError(f"{name} has a header but no rows")
+    return frame
 
 
 def load_data(spec: Spec) -> pd.DataFrame:
@@ -136,7 +198,7 @@ def load_data(spec: Spec) -> pd.DataFrame:
         csv = (spec.path.parent / data["path"]).resolve()
         if not csv.is_file():
             raise SpecError(f"{spec.path}: data.path {data['path']!r} not found (looked at {csv})")
-        frame = pd.read_csv(csv)
+        frame = read_csv(csv)
     for column, wanted in data.get("filter", {}).items():
         if column not in frame.columns:
             raise SpecError(f"{spec.path}: data.filter column {column!r} is not in the data")

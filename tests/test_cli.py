@@ -33,7 +33,7 @@ def csv(tmp_path):
         (["fit", "{csv}", "--x", "size", "--y", "loss"], "error: column 'size' is not in the data"),
         (["fit", "{csv}", "--x", "params", "--y", "loss", "--law", "exp"], "error: unknown law 'exp'"),
         (["fit", "{csv}", "--x", "params", "--y", "loss", "--plot", "/nonexistent/dir/f.png"],
-         "error: cannot write '/nonexistent/dir/f.png': folder '/nonexistent/dir' does not exist"),
+         "error: cannot write plot '/nonexistent/dir/f.png': folder '/nonexistent/dir' does not exist"),
         (["run", "missing.toml"], "error: spec file 'missing.toml' does not exist"),
         (["fit", "{csv}", "--x", "params", "--y", "loss", "--law", "sigmoid", "--discrepancy", "0.1"],
          "error: --discrepancy widens positive metrics on the log scale; it does not apply to the sigmoid law"),

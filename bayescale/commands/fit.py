@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from bayescale.commands._common import (
+    add_flag_options,
     add_output_options,
+    add_reach_option,
     add_sampling_options,
     check_outputs,
+    check_reach,
     positive_float,
     report,
     sampling_kwargs,
@@ -33,30 +36,19 @@ def add_parser(subparsers):
     parser.add_argument("--discrepancy", type=positive_float, metavar="S",
                         help="widen predictions and bands by a model discrepancy: the sd of log y grows by S per "
                              "decade beyond the data (learn S with 'bayescale backtest --discrepancy')")
+    add_reach_option(parser)
     add_sampling_options(parser)
     add_output_options(parser)
+    add_flag_options(parser)
     return parser
 
 
 def run(args) -> int:
-    from pathlib import Path
-
-    import pandas as pd
-
     import bayescale
-    from bayescale.errors import DataError
+    from bayescale.spec import read_csv
 
-    if not Path(args.csv).is_file():
-        raise DataError(f"data file {args.csv!r} does not exist")
-    check_outputs(args.plot, args.save)
-    if args.report:
-        from bayescale.report import check_report_path
-
-        check_report_path(args.report)
-    try:
-        df = pd.read_csv(args.csv)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"cannot read {args.csv!r} as CSV: {exc}") from exc
+    check_outputs(plot=args.plot, save=args.save, report=args.report)
+    df = read_csv(args.csv)
     law = args.law[0] if len(args.law) == 1 else args.law
     if args.discrepancy is not None:
         from bayescale.discrepancy import refuse_laws
@@ -64,16 +56,21 @@ def run(args) -> int:
         refuse_laws(args.law, "--discrepancy")
     trials = int(args.trials) if args.trials and args.trials.isdigit() else args.trials
     x = args.x[0] if len(args.x) == 1 else args.x
+    if args.reach:
+        from bayescale.stacking import candidate_laws
+
+        laws = candidate_laws(df, "auto", x=x, y=args.y, trials=trials) if law == "auto" else args.law
+        check_reach(args.reach, laws, args.noise)
     fit = bayescale.fit(
         df, law=law, x=x, y=args.y, group=args.group, noise=args.noise, slopes=args.slopes, floor=args.floor,
         trials=trials, breaks=args.breaks, progress=not args.quiet, **sampling_kwargs(args),
     )
     report(fit, at=args.at, prob=args.prob or 0.9, plot=args.plot, save=args.save, plain=args.plain,
-           discrepancy=args.discrepancy)
+           discrepancy=args.discrepancy, all_flags=args.all_flags, reach=args.reach)
     if args.report:
         from bayescale.report import reproduce_command, write_report
 
         write_report(fit, args.report, at=args.at, prob=args.prob or 0.9, discrepancy=args.discrepancy,
-                     command=reproduce_command(args, ["csv"], seed=fit.config.seed))
+                     reach=args.reach, command=reproduce_command(args, ["csv"], seed=fit.config.seed))
         print(f"wrote report {args.report}")
     return 0

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from bayescale.commands._common import (
+    add_flag_options,
     add_output_options,
     add_sampling_options,
     check_outputs,
-    ensure_parent,
+    make_parent,
     report,
     sampling_kwargs,
 )
@@ -18,6 +19,7 @@ def add_parser(subparsers):
     parser.add_argument("spec", help="TOML spec file")
     add_sampling_options(parser)
     add_output_options(parser)
+    add_flag_options(parser)
     return parser
 
 
@@ -26,30 +28,37 @@ def run(args) -> int:
     from bayescale.spec import load_data, load_spec
 
     spec = load_spec(args.spec)
+    frame = load_data(spec)
+    reach_groups = spec.reach.get("group")
+    if reach_groups is not None:
+        from bayescale.errors import SpecError
+        from bayescale.posterior import NEW_GROUP
+
+        wanted = [reach_groups] if isinstance(reach_groups, str) else reach_groups
+        known = set(map(str, frame[spec.model["group"]])) if spec.model["group"] in frame.columns else set()
+        unknown = [g for g in wanted if g not in known and g != NEW_GROUP]
+        if unknown:
+            raise SpecError(f"{args.spec}: reach.group {', '.join(map(repr, unknown))} not in the data's "
+                            f"column {spec.model['group']!r}")
     plot = args.plot or spec.output.get("plot")
     save = args.save or spec.output.get("save")
     html = args.report or spec.output.get("report")
-    for path in (plot, save, html):
-        ensure_parent(path)
-    check_outputs(plot, save)
-    if html:
-        from bayescale.report import check_report_path
-
-        check_report_path(html)
-    frame = load_data(spec)
+    # the spec's [output] folders are made when the results are written, so a failed run leaves none behind
+    check_outputs(plot=plot, save=save, report=html, create_folders=True)
     print(f"{spec.title}\n{len(frame)} rows from {spec.data.get('dataset') or spec.data.get('path')}")
     kwargs = spec.fit_kwargs() | sampling_kwargs(args)
     fit = bayescale.fit(frame, progress=not args.quiet, **kwargs)
     prob = args.prob or spec.predict.get("prob", 0.9)
     disc = spec.predict.get("discrepancy")
     report(fit, at=spec.predict.get("at"), prob=prob, groups=spec.predict.get("groups"), plot=plot, save=save,
-           plain=args.plain, discrepancy=disc)
+           plain=args.plain, discrepancy=disc, all_flags=args.all_flags, reach=spec.reach.get("targets"),
+           reach_groups=reach_groups)
     if html:
         from bayescale.report import reproduce_command, write_report
 
+        make_parent(html)
         write_report(fit, html, at=spec.predict.get("at"), prob=prob, groups=spec.predict.get("groups"),
-                     discrepancy=disc, title=spec.title,
+                     discrepancy=disc, title=spec.title, reach=spec.reach.get("targets"), reach_groups=reach_groups,
                      command=reproduce_command(args, ["spec"], seed=fit.config.seed))
         print(f"wrote report {html}")
     return 0
-
