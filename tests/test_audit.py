@@ -149,8 +149,12 @@ def test_missing_column_and_missing_claim_are_one_line_errors(tmp_path, data, ca
     path = write(tmp_path, HEADER, "noclaim.toml")
     with pytest.raises(SpecError, match=r"claim: the \[claim\] table is required"):
         parse_claim(path)
+    path = write(tmp_path, HEADER.replace('"chinchilla"', '"stacked"') + "[claim]\nprob=0.9\n", "law.toml")
+    with pytest.raises(SpecError, match=r"model.law: audit supports one law of power, broken, sigmoid, chinchilla, "
+                                        r"got 'stacked'"):
+        parse_claim(path)
     path = write(tmp_path, HEADER.replace('"chinchilla"', '"power"') + "[claim]\nprob=0.9\n", "power.toml")
-    with pytest.raises(SpecError, match=r"model.law: audit supports law 'chinchilla', got 'power'"):
+    with pytest.raises(SpecError, match=r"model.x: the column of the scale is required \(one name\)"):
         parse_claim(path)
 
 
