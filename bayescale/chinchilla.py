@@ -529,10 +529,10 @@ class ChinchillaFit(ScalingFit):
         return frame
 
     def flags(self, at=None) -> pd.DataFrame:
-        """Sampler flags plus, for compute budgets ``at``, how far the optimum is extrapolated."""
-        from bayescale.flags import COLUMNS, sampler_flags
+        """Sampler flags, influential points and, for compute budgets ``at``, how far the optimum is extrapolated."""
+        from bayescale.flags import COLUMNS, influential_flags, sampler_flags
 
-        rows = sampler_flags(self) + chinchilla_target_flags(self, compute=at)
+        rows = sampler_flags(self) + influential_flags(self) + chinchilla_target_flags(self, compute=at)
         return pd.DataFrame(rows, columns=COLUMNS)
 
     def plot(self, *, compute=None, at=None, prob: float = 0.9, groups=None, ax=None):

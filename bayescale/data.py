@@ -19,6 +19,11 @@ from bayescale.registry import law_spec
 
 NOISE_MODELS = ("lognormal", "studentt", "normal")
 POSITIVE_Y_NOISE = ("lognormal", "studentt")
+#: a run of at most ``MAX_ISOLATED`` points further than this (decades of x) from the rest is suspicious
+ISOLATION_DECADES = 3.0
+MAX_ISOLATED = 2
+#: largest |x|: beyond it, plotting or extrapolating half a decade would overflow a float
+MAX_ABS_X = 1e300
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,44 @@ def _numeric_column(df: pd.DataFrame, column: str) -> np.ndarray:
             "drop or fill them explicitly (bayescale never drops rows silently)"
         )
     return values
+
+
+def isolated_points(x: np.ndarray, codes: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray, float]]:
+    """Points lying many decades of x away from the rest of their group.
+
+    In each group, sorted log10 x is split at every gap; the smaller side is isolated when it
+    holds at most ``MAX_ISOLATED`` points, the other side at least three, and the gap is wider
+    than ``ISOLATION_DECADES`` and than the span of the other side. Returns, per finding, the
+    group code, the positions (into ``x``) of the isolated points and of the rest, and the gap
+    in decades.
+    """
+    found = []
+    for code in np.unique(codes):
+        where = np.flatnonzero(codes == code)
+        order = where[np.argsort(np.log10(x[where]), kind="stable")]
+        lx = np.log10(x[order])
+        for i, gap in enumerate(np.diff(lx)):
+            low, high = order[: i + 1], order[i + 1:]
+            few, rest = (low, high) if low.size <= high.size else (high, low)
+            if few.size > MAX_ISOLATED or rest.size < 3:
+                continue
+            if gap > ISOLATION_DECADES and gap > np.ptp(np.log10(x[rest])):
+                found.append((int(code), few, rest, float(gap)))
+    return found
+
+
+def _warn_isolated(df: pd.DataFrame, x: str, xv: np.ndarray, codes: np.ndarray, groups, group) -> None:
+    for code, few, rest, gap in isolated_points(xv, codes):
+        where = f" of group {groups[code]!r}" if group else ""
+        points = ", ".join(f"row {df.index[i]} ({x}={xv[i]:.3g})" for i in few)
+        verb = "lies" if few.size == 1 else "lie"
+        warnings.warn(
+            f"{points} {verb} {gap:.1f} decades of {x!r} away from the other points{where} "
+            f"({xv[rest].min():.3g} to {xv[rest].max():.3g}): a typo or a unit error? Such a point decides "
+            "the fit alone; check it, or drop it explicitly",
+            DataWarning,
+            stacklevel=4,
+        )
 
 
 def check_noise(noise: str) -> str:
@@ -183,6 +226,16 @@ def prepare(
             "as separate observations",
             DataWarning,
             stacklevel=3,
+        )
+    if info.positive_x:
+        _warn_isolated(df, x, xv, codes, groups, group)
+    huge = np.abs(xv) > MAX_ABS_X
+    if huge.any():
+        raise DataError(
+            f"column {x!r} holds {xv[huge][0]:.3g} in row {df.index[huge][0]}"
+            + (f" (and {int(huge.sum()) - 1} more rows)" if huge.sum() > 1 else "")
+            + f"; values beyond {MAX_ABS_X:.0e} overflow when plotted or extrapolated: rescale the column "
+            "(e.g. to billions) or correct the row"
         )
 
     x_ref = float(np.exp(np.mean(np.log(xv)))) if info.positive_x else 1.0
