@@ -34,6 +34,26 @@ _EXPORTS = {
 __all__ = [*_EXPORTS, "__version__"]
 
 
+def _exact_floating_point() -> None:
+    """Turn off numba's fastmath for every model bayescale compiles (see :mod:`bayescale.compiled`).
+
+    With fastmath (PyTensor's default) LLVM may reassociate sums, so a model compiled afresh
+    and the same model loaded from the on-disk cache gave different draws for one seed.
+    Set through ``PYTENSOR_FLAGS`` so that nothing heavy is imported here.
+    """
+    import os
+    import sys
+
+    if "pytensor" in sys.modules:
+        sys.modules["pytensor"].config.numba__fastmath = False
+    else:
+        flags = os.environ.get("PYTENSOR_FLAGS", "")
+        os.environ["PYTENSOR_FLAGS"] = ",".join(f for f in (flags, "numba__fastmath=False") if f)
+
+
+_exact_floating_point()
+
+
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'bayescale' has no attribute {name!r}")
