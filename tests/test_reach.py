@@ -5,6 +5,8 @@ against the forward curve exactly; the slow ones fit simulated curves and check 
 true reach scale falls inside the interval about as often as claimed.
 """
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -249,3 +251,115 @@ def test_reach_draws_needs_one_target_and_one_group():
 def test_normal_noise_allows_a_negative_target_that_is_never_reached():
     fit = power_fit(noise="normal")
     assert fit.reach(-1.0)["p_never"].iloc[0] == 1.0
+
+
+# ---------------------------------------------------------------------------- command line and specs
+@pytest.fixture
+def csv(tmp_path):
+    path = tmp_path / "runs.csv"
+    power_law_data(offsets=(300.0, 600.0), n=10, groups=["web", "code"], seed=2).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--reach", "nan"], "error: argument --reach: expected a finite number, got 'nan'"),
+    (["--reach", "2", "-1"], "error: --reach must be > 0 for a positive metric (power law, lognormal noise), got -1"),
+    (["--law", "sigmoid", "--reach", "1.5"], "error: --reach 1.5 is not an accuracy in [0, 1] (the sigmoid law's "
+                                             "metric)"),
+])
+def test_cli_refuses_bad_targets_before_sampling(argv, message, csv, capsys):
+    from bayescale.cli import main
+
+    try:
+        code = main(["fit", str(csv), "--x", "params", "--y", "loss", *argv])
+    except SystemExit as exc:  # argparse's own usage errors
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(message), err
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ("[reach]\ngroup = 'web'\n", "[reach] needs 'targets' (a list of values of the metric)"),
+    ("[reach]\ntargets = ['a']\n", "reach.targets must be a finite number, got 'a'"),
+    ("[reach]\ntargets = [2.0, -1.0]\n", "reach.targets must be > 0 for a positive metric (power law, lognormal "
+                                         "noise), got -1"),
+    ("[reach]\ntargets = [2.0]\ncolour = 1\n", "unknown key(s) reach.colour; expected some of group, targets"),
+    ("[reach]\ntargets = [2.0]\ngroup = 3\n", "reach.group must be a group name or a list of names, got 3"),
+    ("[reach]\ntargets = [2.0]\ngroup = 'web'\n", "reach.group needs a grouped fit ([model] group = ...); this one "
+                                                  "has no groups"),
+])
+def test_spec_reach_table_is_validated(table, message, csv, tmp_path):
+    from bayescale.errors import SpecError
+    from bayescale.spec import load_spec
+
+    spec = tmp_path / "s.toml"
+    spec.write_text(f"[data]\npath = '{csv}'\n[model]\nx = 'params'\ny = 'loss'\n{table}")
+    with pytest.raises(SpecError, match="^" + re.escape(f"{spec}: {message}") + "$"):
+        load_spec(spec)
+
+
+def test_spec_reach_unknown_group_is_refused_before_sampling(csv, tmp_path, capsys):
+    from bayescale.cli import main
+
+    spec = tmp_path / "s.toml"
+    spec.write_text(f"[data]\npath = '{csv}'\n[model]\nx = 'params'\ny = 'loss'\ngroup = 'group'\n"
+                    "[reach]\ntargets = [2.0]\ngroup = ['web', 'text']\n")
+    assert main(["run", str(spec)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {spec}: reach.group 'text' not in the data's column 'group'"
+
+
+@pytest.mark.slow
+def test_cli_fit_and_spec_print_the_reach_table(csv, tmp_path, capsys):
+    from bayescale.cli import main
+
+    fast = ["--draws", "100", "--tune", "200", "--chains", "1", "--seed", "1", "--quiet", "--plain"]
+    report = tmp_path / "r.html"
+    assert main(["fit", str(csv), "--x", "params", "--y", "loss", "--group", "group", "--reach", "2.5", "1.0",
+                 "--report", str(report), *fast]) == 0
+    out = capsys.readouterr().out
+    assert "Reach: params at which the mean curve gets to each target" in out
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["web"], ["code"])]
+    assert [r[:2] for r in rows] == [["code", "2.5"], ["code", "1"], ["web", "2.5"], ["web", "1"]]
+    assert [r[5] for r in rows[1::2]] == ["1", "1"]  # below the true floor 1.7: never
+    assert "Reaching the targets" in report.read_text()
+    spec = tmp_path / "s.toml"
+    spec.write_text(f"[data]\npath = '{csv}'\n[model]\nx = 'params'\ny = 'loss'\ngroup = 'group'\n"
+                    "[sampling]\ndraws = 100\ntune = 200\nchains = 1\nseed = 1\n"
+                    "[reach]\ntargets = [2.5]\ngroup = 'code'\n")
+    assert main(["run", str(spec), "--quiet", "--plain"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["web"], ["code"])]
+    assert [r[:2] for r in rows] == [["code", "2.5"]]
+
+
+# ---------------------------------------------------------------------------- recovery from simulated curves
+@pytest.mark.slow
+def test_true_reach_scale_is_inside_the_90_percent_interval_at_about_the_nominal_rate():
+    rng = np.random.default_rng(2027)
+    curves, truth = [], []
+    for i in range(24):
+        alpha, offset, floor = rng.uniform(0.2, 0.45), 10 ** rng.uniform(1.5, 3.0), rng.uniform(1.0, 2.5)
+        x_star = 10 ** rng.uniform(8.0, 9.0)  # up to one decade beyond the data
+        curves.append(power_law_data(offsets=(offset,), exponents=alpha, floor=floor, sigma=0.03, n=12,
+                                     x_range=(1e6, 1e8), seed=i).assign(curve=f"c{i:02d}"))
+        truth.append((f"c{i:02d}", floor + offset * x_star**-alpha, x_star))
+    # curves that flatten onto their floor inside the data (reducible part 5x the floor down to 2% of it)
+    pinned = []
+    for i, floor in enumerate([1.2, 1.6, 2.0, 2.4]):
+        offset = 5 * floor * 1e4**0.4
+        curves.append(power_law_data(offsets=(offset,), exponents=0.4, floor=floor, sigma=0.03, n=12,
+                                     x_range=(1e4, 1e10), seed=100 + i).assign(curve=f"f{i}"))
+        pinned.append((f"f{i}", floor))
+    result = bs.fit_many(pd.concat(curves, ignore_index=True), by="curve", x="params", y="loss",
+                         draws=300, tune=400, chains=2, seed=1, workers=1, progress=False)
+    assert result.failed.empty
+    rows = pd.concat([result.fit(key).reach(target) for key, target, _ in truth], ignore_index=True)
+    inside = (rows["lower"] <= [t[2] for t in truth]) & ([t[2] for t in truth] <= rows["upper"])
+    # 24 curves at a true rate of 0.9: fewer than 18 inside has probability < 0.01 (measured: 22 of 24)
+    assert 0.75 <= inside.mean() <= 1.0, inside.mean()
+    assert rows["p_never"].mean() < 0.1, rows["p_never"].tolist()  # measured 0.06; targets just above
+    # a floor the data show: a target 10% below it is never reached
+    below = [result.fit(key).reach(0.9 * floor)["p_never"].iloc[0] for key, floor in pinned]
+    assert min(below) > 0.9, below
