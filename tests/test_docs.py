@@ -1,8 +1,15 @@
 """The documentation site builds with ``mkdocs build --strict`` (broken links and references fail),
-offline, with the API reference generated from the docstrings, and says what the README says."""
+offline, with the API reference generated from the docstrings and the tutorials rendered with
+their outputs, and says what the README says.
+
+The build executes the tutorials (``docs/hooks/notebooks.py``); here it reads executed copies
+prepared by the fixture instead (the real notebooks with known outputs added), so the suite
+executes the notebooks only once, in ``tests/test_notebooks.py``."""
 
 from __future__ import annotations
 
+import base64
+import importlib.util
 import os
 import re
 import subprocess
@@ -17,12 +24,39 @@ pytest.importorskip("mkdocstrings")
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
+#: a 1x1 PNG, the figure every pre-executed tutorial shows
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+TABLE = '<table border="1" class="dataframe"><tr><th>alpha</th><td>0.3</td></tr></table>'
+
+
+def _hook():
+    spec = importlib.util.spec_from_file_location("notebooks_hook", DOCS / "hooks" / "notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _pre_executed(cache: Path) -> None:
+    """Executed copies of every tutorial in ``cache``: its real cells, each with a known output."""
+    import nbformat
+
+    hook = _hook()
+    for path in hook.tutorials():
+        book = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(c for c in book.cells if c.cell_type == "code"):
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"cell {i} printed\n"),
+                            nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"}),
+                            nbformat.v4.new_output("execute_result", data={"text/html": TABLE, "text/plain": "table"},
+                                                   execution_count=i + 1)]
+        hook.store(book, path, cache=cache)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    cache = tmp_path_factory.mktemp("notebooks")
+    _pre_executed(cache)
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", BAYESCALE_NOTEBOOK_CACHE=str(cache))
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -67,6 +101,52 @@ def test_api_reference_comes_from_the_docstrings(site):
 def test_example_report_and_backtest_are_published_with_the_site(site):
     assert (site / "examples" / "olmo_domains_report.html").is_file()
     assert "calibrated" in (site / "backtest" / "index.html").read_text(encoding="utf-8")
+
+
+def test_each_tutorial_is_a_page_with_its_tables_figures_and_printed_text(site):
+    import nbformat
+
+    for path in _hook().tutorials():
+        page = site / "tutorials" / path.stem / "index.html"
+        text = page.read_text(encoding="utf-8")
+        book = nbformat.read(path, as_version=4)
+        cells = [c for c in book.cells if c.cell_type == "code"]
+        title = book.cells[0].source.splitlines()[0].removeprefix("# ")
+        assert title in text, path.name
+        assert "Executed when this site was built" in text
+        assert text.count('class="dataframe"') == len(cells)
+        assert f"cell {len(cells) - 1} printed" in text
+        figures = re.findall(r'<img alt="figure \d+ of [^"]+" src="([^"]+)"', text)
+        assert len(figures) == len(cells), path.name
+        assert all((page.parent / src).resolve().is_file() for src in figures), figures
+        assert base64.b64decode(PNG) == (page.parent / figures[0]).read_bytes()
+    overview = (site / "tutorials" / "index.html").read_text(encoding="utf-8")
+    assert "01_first_fit/" in overview
+
+
+def test_the_docs_build_executes_a_notebook_once_and_reuses_its_copy(tmp_path, monkeypatch):
+    import nbformat
+
+    hook = _hook()
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    path = tmp_path / "99_answer.ipynb"
+    nbformat.write(book, path)
+    run = hook.executed(path, cache=tmp_path / "cache")
+    assert run.cells[0].outputs[0]["text"] == "42\n"
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [f"99_answer-{hook.cache_key(path)}.ipynb"]
+
+    import nbclient
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("executed again")
+
+    monkeypatch.setattr(nbclient.NotebookClient, "execute", refuse)
+    assert hook.executed(path, cache=tmp_path / "cache").cells[0].outputs[0]["text"] == "42\n"
+    text, figures = hook.to_markdown(run, "99_answer")
+    assert text == "```python\nprint(6 * 7)\n```\n\n```text\n42\n```\n" and figures == {}
+    path.write_text(path.read_text().replace("6 * 7", "6 * 8"))  # a changed notebook is run again
+    with pytest.raises(AssertionError, match="executed again"):
+        hook.executed(path, cache=tmp_path / "cache")
 
 
 def test_getting_started_runs_the_readme_commands_as_written():

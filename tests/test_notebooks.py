@@ -2,10 +2,14 @@
 
 Executed with nbclient in this interpreter's kernel (``pytest --nbmake notebooks/`` does the
 same from the shell). Outputs are kept stripped in git: a committed output would go stale.
+Each executed copy goes into the docs build's cache (``build/notebooks``, see
+``docs/hooks/notebooks.py``), so ``mkdocs build`` after the suite renders the tutorials
+without running them again.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from pathlib import Path
 
@@ -14,7 +18,8 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
 NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 #: a tutorial must run well within this (seconds), with its small draws, on a CI machine
 BUDGET = 240
@@ -43,3 +48,7 @@ def test_notebook_runs(name, tmp_path):
     assert seconds < BUDGET
     images = sum("image/png" in o.get("data", {}) for c in book.cells if c.cell_type == "code" for o in c.outputs)
     assert images >= 1, f"{name} shows no figure"
+    spec = importlib.util.spec_from_file_location("notebooks_hook", ROOT / "docs" / "hooks" / "notebooks.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    hook.store(book, NOTEBOOKS / name)
