@@ -324,6 +324,16 @@ def test_cli_fit_and_spec_print_the_reach_table(csv, tmp_path, capsys):
     assert [r[:2] for r in rows] == [["code", "2.5"], ["code", "1"], ["web", "2.5"], ["web", "1"]]
     assert [r[5] for r in rows[1::2]] == ["1", "1"]  # below the true floor 1.7: never
     assert "Reaching the targets" in report.read_text()
+    saved = tmp_path / "f.nc"
+    assert main(["fit", str(csv), "--x", "params", "--y", "loss", "--group", "group", "--save", str(saved),
+                 *fast]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(saved), "--reach", "2.5", "--group", "web", "--plain"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.split()[:1] in (["web"], ["code"])]
+    assert [r[:2] for r in rows] == [["web", "2.5"]]
+    assert main(["predict", str(saved), "--reach", "0"]) == 2
+    assert capsys.readouterr().err.strip() == ("error: --reach must be > 0 for a positive metric (power law, "
+                                               "lognormal noise), got 0")
     spec = tmp_path / "s.toml"
     spec.write_text(f"[data]\npath = '{csv}'\n[model]\nx = 'params'\ny = 'loss'\ngroup = 'group'\n"
                     "[sampling]\ndraws = 100\ntune = 200\nchains = 1\nseed = 1\n"

@@ -8,7 +8,15 @@ compute budgets (FLOPs), as with ``bayescale fit --law chinchilla``.
 
 from __future__ import annotations
 
-from bayescale.commands._common import add_flag_options, check_outputs, positive_float, probability, report
+from bayescale.commands._common import (
+    add_flag_options,
+    add_reach_option,
+    check_outputs,
+    check_reach,
+    positive_float,
+    probability,
+    report,
+)
 
 
 def add_parser(subparsers):
@@ -26,6 +34,7 @@ def add_parser(subparsers):
     targets.add_argument("--discrepancy", type=positive_float, metavar="S",
                          help="widen predictions and bands by a model discrepancy: the sd of log y grows by S per "
                               "decade beyond the data (learn S with 'bayescale backtest --discrepancy')")
+    add_reach_option(targets)
     output = parser.add_argument_group("output")
     output.add_argument("--plot", metavar="PNG", help="write the figure here")
     output.add_argument("--report", metavar="HTML", help="write a self-contained HTML report here")
@@ -75,15 +84,17 @@ def run(args) -> int:
         from bayescale.discrepancy import refuse_laws
 
         refuse_laws(laws, "--discrepancy")
+    for one in getattr(fit, "fits", {"": fit}).values() if args.reach else ():
+        check_reach(args.reach, [one.config.law], one.config.noise)
     prob = args.prob or 0.9
     print(f"{repr(fit)}\nfrom {', '.join(map(str, args.fits))}")
     report(fit, at=args.at, prob=prob, groups=args.group, plot=args.plot, plain=args.plain,
-           discrepancy=args.discrepancy, all_flags=args.all_flags)
+           discrepancy=args.discrepancy, all_flags=args.all_flags, reach=args.reach, reach_groups=args.group)
     if args.report:
         from bayescale.report import write_report
 
         write_report(fit, args.report, at=args.at, prob=prob, groups=args.group, discrepancy=args.discrepancy,
-                     command=command_line(args))
+                     reach=args.reach, reach_groups=args.group, command=command_line(args))
         print(f"wrote report {args.report}")
     return 0
 
