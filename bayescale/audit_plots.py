@@ -42,12 +42,12 @@ def _figure(ncols: int = 1, width: float = 6.4, height: float = 3.6):
 
 
 def _log_x(ax, lo: float, hi: float) -> None:
-    """Log x axis; over less than ~2 decades, labels at 1, 2 and 5 x 10^k only (no crowded minor labels)."""
+    """Log x axis; over less than 2 decades, labels at 1, 2, 5 x 10^k (more under one decade), no minor labels."""
     from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
 
     ax.set_xscale("log")
     if hi / lo < 100:
-        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if hi / lo > 10 else (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
         ax.xaxis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=False))
         ax.xaxis.set_minor_formatter(NullFormatter())
 
@@ -188,14 +188,17 @@ def emergence_figure(fit, *, midpoint_draws=None, scale: float | None = None,
     ax.scatter(x, y, s=12, color="0.35", zorder=3, label="observed")
     _band(ax, grid, fit.curve_draws(grid, group), prob, POSTERIOR, "posterior median")
     _claim_marks(ax, scale, interval, label="claimed emergence")
-    if midpoint_draws is not None:
-        lo, hi = _central(np.asarray(midpoint_draws, dtype=float).ravel(), prob)
-        ax.plot([lo, hi], [1.02, 1.02], color=POSTERIOR, lw=4, solid_capstyle="butt",
-                transform=ax.get_xaxis_transform(), clip_on=False, label=f"midpoint, central {prob:.0%}")
+    if midpoint_draws is not None:  # the midpoint's interval, drawn at the height of the curve there
+        mids = np.asarray(midpoint_draws, dtype=float).ravel()
+        lo, hi = _central(mids, prob)
+        mid = float(np.median(mids))
+        level = float(np.median(fit.curve_draws([mid], group)))
+        ax.errorbar([mid], [level], xerr=[[mid - lo], [hi - mid]], fmt="o", color="#0b2e59", capsize=4, lw=2,
+                    zorder=5, label=f"midpoint, central {prob:.0%}")
     _log_x(ax, float(grid[0]), float(grid[-1]))
     ax.set_xlabel(fit.config.x)
     ax.set_ylabel(fit.config.y)
-    ax.set_title(_title(label or "emergence", verdict), pad=12)
+    ax.set_title(_title(label or "emergence", verdict))
     ax.legend(fontsize=8, loc="upper left")
     return fig
 
@@ -226,8 +229,8 @@ def groups_figure(fit, *, groups: Sequence[str] | None = None, range_: Sequence[
 
     names = list(groups) if groups is not None else list(pair) if pair is not None else list(fit.data.groups)
     x_all = fit.data.x
-    lo = min(float(x_all.min()), *(range_ or ()), *([at] if at else []))
-    hi = max(float(x_all.max()), *(range_ or ()), *([at * 10] if at else []))
+    lo = min([float(x_all.min()), *(range_ or ()), *([at] if at else [])])
+    hi = max([float(x_all.max()), *(range_ or ()), *([at * 10] if at else [])])
     grid = _grid(lo, hi)
     fig, axes = _figure(ncols=2 if pair is not None else 1, width=10.5 if pair is not None else 6.8, height=4.0)
     ax = axes[0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,6 +63,8 @@ class AuditResult:
 
     def figures(self) -> dict[str, Any]:
         """``{item: Figure}`` for the rows whose kind has a plotting function in :data:`FIGURES`."""
+        import bayescale.audit_figures  # noqa: F401 - registers the plotting functions in FIGURES
+
         out = {}
         for row in self.items.itertuples(index=False):
             plot = FIGURES.get(row.kind)
@@ -166,11 +167,10 @@ class AuditResult:
         return str((targets if len(targets) else with_candidates)["item"].iloc[0])
 
     def write(self, path) -> None:
-        """Write the Markdown report atomically."""
-        from bayescale.io import atomic_write
+        """Write the Markdown report atomically, with a figure per item (PNGs in ``<stem>_files/`` beside it)."""
+        from bayescale.audit_figures import write_markdown
 
-        text = self.to_markdown()
-        atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        write_markdown(self, path)
 
 
 def _format(value) -> str:
@@ -186,6 +186,6 @@ def _format(value) -> str:
 def markdown_table(frame: pd.DataFrame) -> str:
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(_format(v).replace("|", "/") for v in row) + " |"
+    body = ["| " + " | ".join(_format(v).replace("|", "\\|") for v in row) + " |"
             for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *body])
