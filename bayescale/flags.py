@@ -111,9 +111,11 @@ def influential_flags(fit) -> list[dict]:
         group = d.groups[code] if getattr(fit.config, "group", None) else None
         worst = float(k[bad[0]])
         if worst > PARETO_K_WARN:
+            robust = "" if fit.config.law == "sigmoid" or fit.config.noise == "studentt" else \
+                " (or refit with noise='studentt', robust to outliers)"
             message = (f"{bad.size} point(s) with Pareto k > {PARETO_K}, the worst above {PARETO_K_WARN:g}: "
                        f"{shown}{more}; the fit rests on them: check them for a typo, a unit error or a run "
-                       "from another setup (or try noise='studentt')")
+                       f"from another setup{robust}")
         else:
             message = (f"{bad.size} point(s) with Pareto k between {PARETO_K} and {PARETO_K_WARN:g}: {shown}{more}; "
                        "the fit leans on them, as it often does on the end points of a short, precise curve; "

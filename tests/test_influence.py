@@ -111,3 +111,52 @@ def test_a_clean_curve_raises_no_influential_warning(fast_sampling):
     fit = bs.fit(_curve(seed=4), x="params", y="loss", seed=1, **fast_sampling)
     flags = fit.flags()
     assert flags[flags.code == "influential_points"].empty
+
+
+def _fake_fit(data, k, monkeypatch, **config):
+    """A fit whose PSIS-LOO gives Pareto ``k``: the flag's wording without sampling."""
+    from types import SimpleNamespace
+
+    from bayescale import stacking
+
+    monkeypatch.setattr(stacking, "loo_on_y", lambda fit: SimpleNamespace(pareto_k=np.asarray(k)))
+    return SimpleNamespace(idata=SimpleNamespace(children={"log_likelihood": None}), data=data,
+                           config=SimpleNamespace(**config))
+
+
+def test_influential_points_names_both_inputs_of_a_chinchilla_fit(monkeypatch):
+    from bayescale.chinchilla import prepare_chinchilla
+    from bayescale.flags import influential_flags
+
+    df = bs.datasets.load("chinchilla").iloc[:12].copy()
+    df.index += 500
+    k = np.zeros(12)
+    k[[3, 7]] = [0.8, 1.4]
+    fit = _fake_fit(prepare_chinchilla(df, x=["params", "tokens"], y="loss"), k, monkeypatch,
+                    law="chinchilla", noise="studentt", group=None)
+    (row,) = influential_flags(fit)
+    a, b = df.iloc[7], df.iloc[3]
+    assert (row["severity"], row["value"], row["group"]) == ("warning", 1.4, None)
+    assert row["message"] == (
+        f"2 point(s) with Pareto k > 0.7, the worst above 1: row 507 (params={a.params:.3g}, "
+        f"tokens={a.tokens:.3g}, loss={a.loss:.4g}): k=1.40; row 503 (params={b.params:.3g}, "
+        f"tokens={b.tokens:.3g}, loss={b.loss:.4g}): k=0.80; the fit rests on them: check them for a typo, "
+        "a unit error or a run from another setup")
+
+
+def test_influential_points_is_one_row_per_group_and_info_up_to_k_1(monkeypatch):
+    from bayescale.flags import influential_flags
+
+    df = pd.concat([_curve().assign(group="a"), _curve(seed=5).assign(group="b")], ignore_index=True)
+    k = np.zeros(30)
+    k[[16, 29]] = [0.75, 0.9]  # both in group b
+    fit = _fake_fit(prepare(df, x="params", y="loss", group="group"), k, monkeypatch,
+                    law="power", noise="lognormal", group="group")
+    (row,) = influential_flags(fit)
+    assert (row["severity"], row["group"], row["value"]) == ("info", "b", 0.9)
+    assert row["message"].startswith("2 point(s) with Pareto k between 0.7 and 1: row 29 (params=1e+09, ")
+    assert "; row 16 (params=1.64e+06, " in row["message"]
+    k[16] = 1.2
+    (row,) = influential_flags(fit)
+    assert row["severity"] == "warning"
+    assert row["message"].endswith("(or refit with noise='studentt', robust to outliers)")
