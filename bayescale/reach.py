@@ -204,13 +204,17 @@ def reach_row(draws: np.ndarray, *, group: str, target: float, prob: float, x_ma
 COLUMNS = ["group", "target", "median", "lower", "upper", "p_never", "decades_beyond", "prob"]
 
 
-def check_targets(target, *, law: str, noise: str, name: str = "target", single: bool = False) -> list[float]:
+def check_targets(target, *, law: str, noise: str | None = None, name: str = "target",
+                  single: bool = False) -> list[float]:
     """``target`` (a number or, unless ``single``, a sequence) as a list of floats, refused where the law
     cannot reach it.
 
     Non-finite values are refused for every law, values <= 0 for metrics with log-scale
     noise (they are positive by the model) and values outside [0, 1] for accuracies.
+    ``noise`` None stands for the law's default.
     """
+    if noise is None:
+        noise = "studentt" if law == "chinchilla" else "normal" if law == "sigmoid" else "lognormal"
     scalar = isinstance(target, int | float | np.number) or (isinstance(target, np.ndarray) and target.ndim == 0)
     values = [target.item() if isinstance(target, np.ndarray) else target] if scalar else target
     if single and not scalar:

@@ -147,10 +147,8 @@ def check_reach(reach: dict, model: dict, where: str) -> None:
     law = model.get("law", "power")
     laws = law if isinstance(law, list) else ["power", "broken"] if law == "auto" else [law]
     for name in laws:
-        default = "studentt" if name == "chinchilla" else "normal" if name == "sigmoid" else "lognormal"
         try:
-            check_targets(reach["targets"], law=str(name), noise=model.get("noise") or default,
-                          name="reach.targets")
+            check_targets(reach["targets"], law=str(name), noise=model.get("noise"), name="reach.targets")
         except DataError as exc:
             raise SpecError(f"{where}: {exc}") from None
     group = reach.get("group")

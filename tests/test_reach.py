@@ -6,6 +6,7 @@ true reach scale falls inside the interval about as often as claimed.
 """
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -69,15 +70,16 @@ def sigmoid_fit():
     return ScalingFit(posterior(**values), data, config)
 
 
-def broken_fit():
-    x = np.logspace(6, 10, 15)
-    frame = pd.DataFrame({"x": x, "y": 0.5 + 300 * x**-0.3})
-    data = prepare(frame, x="x", y="y", law="broken")
+def broken_fit(frame=None, x="x", y="y"):
+    if frame is None:
+        grid = np.logspace(6, 10, 15)
+        frame = pd.DataFrame({"x": grid, "y": 0.5 + 300 * grid**-0.3})
+    data = prepare(frame, x=x, y=y, law="broken")
     values = {"alpha": (("segment",), np.column_stack([0.15 + 0.05 * RNG.random(N), 0.4 + 0.1 * RNG.random(N)])),
               "log_break": (("break",), 0.5 * RNG.standard_normal((N, 1))),
               "width": (("break",), 0.5 + 0.5 * RNG.random((N, 1))),
               "log_A_mu": 0.2 * RNG.standard_normal(N) - 1.0, "E": 0.3 + 0.1 * RNG.random(N)}
-    config = FitConfig(law="broken", x="x", y="y", seed=5, options={"breaks": 1})
+    config = FitConfig(law="broken", x=x, y=y, seed=5, options={"breaks": 1})
     return ScalingFit(posterior(**values), data, config)
 
 
@@ -114,6 +116,37 @@ def test_reach_draws_put_every_draw_of_the_curve_on_the_target():
         curve_all = fit.curve_draws(draws[ok], fit.data.groups[0])
         values = curve_all[ok, np.arange(ok.size)]
         np.testing.assert_allclose(values, target, rtol=1e-6, err_msg=fit.config.law)
+
+
+def test_the_median_reach_is_where_the_median_curve_of_predict_meets_the_target():
+    # for a monotone curve P(reach <= x) = P(curve(x) past the target), so the two medians meet
+    for fit, target in ((power_fit(spread=0.1), 2.3), (sigmoid_fit(), 0.4)):
+        x_med = fit.reach(target)["median"].iloc[0]
+        at = fit.predict([x_med], kind="mean")["median"].iloc[0]
+        assert at == pytest.approx(target, rel=2e-3), fit.config.law
+
+
+def test_stacked_reach_mixes_the_laws_draws_by_weight():
+    from bayescale.stacking import StackedFit
+
+    power = power_fit(spread=0.05)
+    broken = broken_fit(power.data.frame, x="params", y="loss")
+    for fit, shift in ((power, 0.0), (broken, -3.0)):  # the broken law fits worse: little weight
+        loglik = -0.5 * RNG.standard_normal((1, N, len(fit.data.y))) ** 2 + shift
+        fit.idata["log_likelihood"] = xr.Dataset({"y_obs": xr.DataArray(loglik, dims=("chain", "draw", "obs"))})
+    with warnings.catch_warnings():  # made-up log-likelihoods: Pareto k says so, and it does not matter here
+        warnings.simplefilter("ignore")
+        stacked = StackedFit({"power": power, "broken": broken})
+    assert stacked.weights["power"] > 0.9
+    draws = stacked.reach_draws(2.3)
+    own = {"power": power.reach_draws(2.3), "broken": broken.reach_draws(2.3)}
+    assert np.isin(draws, np.concatenate(list(own.values()))).all()
+    share = np.isin(draws, own["power"]).mean()
+    assert share == pytest.approx(stacked.weights["power"], abs=0.05)
+    table = stacked.reach([2.3, 1.0])
+    assert list(table["target"]) == [2.3, 1.0] and table["p_never"].iloc[1] == 1.0
+    with pytest.raises(DataError, match="^unknown group 'x'"):
+        stacked.reach(2.3, group="x")
 
 
 def test_never_below_the_floor_or_above_the_ceiling_and_at_once_below_chance():

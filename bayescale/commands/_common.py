@@ -212,8 +212,7 @@ def check_reach(targets, laws, noise=None) -> None:
     from bayescale.reach import check_targets
 
     for law in laws:
-        default = "studentt" if law == "chinchilla" else "normal" if law == "sigmoid" else "lognormal"
-        check_targets(targets, law=law, noise=noise or default, name="--reach")
+        check_targets(targets, law=law, noise=noise, name="--reach")
 
 
 def print_reach(fit, targets, *, groups=None, prob: float = 0.9, plain=None, discrepancy=None) -> None:
