@@ -296,3 +296,25 @@ def reach_table(draws: Callable[[float, str], np.ndarray], targets: Sequence[flo
     """One row per (group, target) from ``draws(target, group)`` (see :func:`reach_row`)."""
     return reach_frame([reach_row(draws(t, g), group=g, target=t, prob=prob, x_max=x_max(g))
                         for g in groups for t in targets])
+
+
+# ---------------------------------------------------------------------------- figure
+def mark_reach(ax, table: pd.DataFrame, colors: dict | None = None) -> None:
+    """Draw a reach table on a fit's plot: each target as a dotted level, each finite median reach as a
+    point with its interval (an ``inf`` end runs to the edge of the axes).
+
+    ``colors`` maps group names to colours (default: the axes' colour cycle in table order).
+    The axes keep their x limits.
+    """
+    limits = ax.get_xlim()
+    for target in table["target"].unique():
+        ax.axhline(target, color="0.35", ls=":", lw=0.9)
+    for i, row in enumerate(table.itertuples(index=False)):
+        if not np.isfinite(row.median) or row.median <= 0:
+            continue
+        color = (colors or {}).get(row.group, f"C{i % 10}")
+        upper = row.upper if np.isfinite(row.upper) else limits[1]
+        ax.errorbar([row.median], [row.target], xerr=[[row.median - row.lower], [upper - row.median]],
+                    fmt="D", ms=5, color=color, mec="black", mew=0.6, capsize=3, lw=1.2, zorder=4,
+                    label=f"reach {row.target:g} ({row.group})" if len(table) <= 6 else None)
+    ax.set_xlim(limits)

@@ -303,15 +303,35 @@ def reach_section(fit, targets, prob: float, groups=None, discrepancy=None) -> S
     section.paragraphs.append(
         f"For each target, {scale} gets there: posterior median and central {int(prob * 100)}% interval over "
         "all draws, a draw that never gets there (the target at or past its floor or ceiling, or more than "
-        f"{HORIZON_DECADES:g} decades beyond the data) counting as infinitely far, so an interval may end at inf. p_never is the "
-        "share of such draws; decades_beyond how far the median lies beyond the largest observed scale."
+        f"{HORIZON_DECADES:g} decades beyond the data) counting as infinitely far, so an interval may end at inf. "
+        "p_never is the share of such draws; decades_beyond how far the median lies beyond the largest observed "
+        "scale."
         + ("" if discrepancy is None else f" The draws include a model discrepancy of {_discrepancy_text(discrepancy)}"
            ", as one slope drift per draw.")
     )
     widen = {} if discrepancy is None else {"discrepancy": discrepancy}
     table = fit.reach(list(np.atleast_1d(targets)), None if chinchilla else groups, prob=prob, **widen)
     section.tables.append(("Reach", table_html(table)))
+    if not chinchilla:
+        section.figures.append(("Each target (dotted) and the scale that reaches it: median and interval",
+                                figure_uri(reach_figure(fit, table, prob, discrepancy))))
     return section
+
+
+def reach_figure(fit, table: pd.DataFrame, prob: float, discrepancy=None):
+    """The fit's plot of the reach table's groups, extended to the finite median reaches, with them marked."""
+    from bayescale.reach import mark_reach
+
+    x_max = float(np.max(fit.data.x))
+    ends = table[["median", "upper"]].to_numpy().ravel()
+    finite = ends[np.isfinite(ends) & (ends > x_max)]
+    at = [float(min(finite.max(), x_max * 1e6))] if len(finite) else None
+    groups = list(dict.fromkeys(table["group"]))
+    fig = fit.plot(at=at, prob=prob, groups=groups, **({} if discrepancy is None else {"discrepancy": discrepancy}))
+    ax = fig.axes[0]
+    mark_reach(ax, table, {g: line.get_color() for g, line in zip(groups, ax.get_lines(), strict=False)})
+    ax.legend(fontsize=7, frameon=False)
+    return fig
 
 
 def flag_section(fit, at) -> Section:

@@ -286,6 +286,37 @@ def test_normal_noise_allows_a_negative_target_that_is_never_reached():
     assert fit.reach(-1.0)["p_never"].iloc[0] == 1.0
 
 
+def test_report_section_has_the_table_and_a_figure_of_the_reach():
+    from bayescale.report import reach_section
+
+    fit = power_fit(groups=["a", "b"], spread=0.05)
+    section = reach_section(fit, [2.0, 1.0], 0.9, ["b"])
+    (caption, html), = section.tables
+    assert caption == "Reach" and html.count("<tr") == 3 and ">b<" in html and ">a<" not in html
+    (alt, uri), = section.figures
+    assert uri.startswith("data:image/png;base64,")
+    assert reach_section(fit, None, 0.9) is None
+    chinchilla = reach_section(chinchilla_fit(), [2.1], 0.9)
+    assert "compute (FLOP)" in chinchilla.paragraphs[0] and not chinchilla.figures
+
+
+def test_mark_reach_keeps_the_axes_and_runs_an_open_interval_to_the_edge():
+    from bayescale.reach import mark_reach
+
+    fit = power_fit(spread=0.05)
+    fig = fit.plot(at=[1e11])
+    ax = fig.axes[0]
+    limits = ax.get_xlim()
+    table = pd.DataFrame({"group": ["all", "all"], "target": [2.0, 1.0], "median": [3e10, np.inf],
+                          "lower": [1e10, np.inf], "upper": [np.inf, np.inf]})
+    mark_reach(ax, table)
+    assert ax.get_xlim() == limits
+    levels = [line.get_ydata()[0] for line in ax.get_lines() if list(line.get_xdata()) == [0, 1]]
+    assert levels == [2.0, 1.0]  # a horizontal line per target
+    (bar,) = ax.containers
+    assert bar.lines[2][0].get_segments()[0][:, 0].tolist() == [1e10, limits[1]]
+
+
 # ---------------------------------------------------------------------------- command line and specs
 @pytest.fixture
 def csv(tmp_path):
