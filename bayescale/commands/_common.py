@@ -221,10 +221,11 @@ def print_reach(fit, targets, *, groups=None, prob: float = 0.9, plain=None, dis
 
     widen = {} if discrepancy is None else {"discrepancy": discrepancy}
     chinchilla = fit.config.law == "chinchilla"
-    group, scale = (None, "compute") if chinchilla else (groups, fit.config.x)
+    group, what = (None, "compute at which the compute-optimal loss") if chinchilla else \
+        (groups, f"{fit.config.x} at which the mean curve")
     extra = f", discrepancy s = {discrepancy:g} per decade beyond the data" if widen else ""
     print_table(fit.reach(targets, group, prob=prob, **widen),
-                f"Reach: {scale} at which the mean curve gets to each target ({int(prob * 100)}% interval, "
+                f"Reach: {what} gets to each target ({int(prob * 100)}% interval, "
                 f"p_never = share of draws that never do{extra})", index=False, plain=plain)
 
 
