@@ -10,6 +10,7 @@ a one-line ``error: ...`` message and exit code 2; bayescale's own warnings prin
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import warnings
 from contextlib import contextmanager
@@ -20,6 +21,11 @@ COMMANDS = ["fit", "run", "predict", "datasets", "audit", "fit-many", "backtest"
 
 class Parser(argparse.ArgumentParser):
     """Usage mistakes end like every other bad input: one ``error: ...`` line and exit code 2."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # read "--at -1e10" as a (refused) value, not as an unknown option, as argparse does for "-1"
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
     def error(self, message: str):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")

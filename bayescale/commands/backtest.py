@@ -57,28 +57,21 @@ def _positive(value, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    import pandas as pd
-
     from bayescale.backtest import backtest
+    from bayescale.commands._common import check_outputs, write_figure
     from bayescale.console import print_table
-    from bayescale.errors import DataError, SpecError
-    from bayescale.io import atomic_write, check_writable
+    from bayescale.errors import SpecError
+    from bayescale.io import atomic_write
+    from bayescale.spec import read_csv
 
-    if not Path(args.csv).is_file():
-        raise DataError(f"data file {args.csv!r} does not exist")
+    df = read_csv(args.csv)
     if args.resume and not args.out:
         raise SpecError("--resume needs --out (the folder of the interrupted run)")
     if args.split and args.train_column:
         raise SpecError("give either --split or --train-column, not both")
     for name in ("workers", "n_boot", "draws", "tune", "chains"):
         _positive(getattr(args, name), name.replace("_", "-"))
-    for path in (args.table, args.plot_calibration, args.plot_error):
-        if path:
-            check_writable(path)
-    try:
-        df = pd.read_csv(args.csv)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"cannot read {args.csv!r} as CSV: {exc}") from exc
+    check_outputs(tables=[args.table], plots=[args.plot_calibration, args.plot_error], folder=args.out)
     split = [item for spec in args.split for item in _expand(spec)] if args.split else 0.6
     group = args.group[0] if args.group and len(args.group) == 1 else args.group
     result = backtest(
@@ -111,10 +104,10 @@ def run(args: argparse.Namespace) -> int:
 
         matplotlib.use("Agg")
         if args.plot_calibration:
-            result.plot_calibration().savefig(args.plot_calibration, dpi=120)
+            write_figure(result.plot_calibration(), args.plot_calibration)
             print(f"wrote {args.plot_calibration}")
         if args.plot_error:
-            result.plot_error().savefig(args.plot_error, dpi=120)
+            write_figure(result.plot_error(), args.plot_error)
             print(f"wrote {args.plot_error}")
     return 0
 

@@ -65,21 +65,17 @@ def add_parser(subparsers):
 def run(args) -> int:
     from pathlib import Path
 
-    import pandas as pd
-
     from bayescale.batch import BatchInterrupted, fit_many
+    from bayescale.commands._common import check_outputs
     from bayescale.console import print_table
-    from bayescale.errors import DataError, OutputError
+    from bayescale.errors import OutputError
+    from bayescale.spec import read_csv
     from bayescale.store import file_hash
 
-    if not Path(args.csv).is_file():
-        raise DataError(f"data file {args.csv!r} does not exist")
+    df = read_csv(args.csv)
     if args.resume and not args.out:
         raise OutputError("--resume needs --out (the folder of the run to finish)")
-    try:
-        df = pd.read_csv(args.csv)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"cannot read {args.csv!r} as CSV: {exc}") from exc
+    check_outputs(folder=args.out)
     try:
         result = fit_many(
             df, args.by, law=args.law, x=args.x, y=args.y, group=args.group, noise=args.noise, at=args.at,

@@ -74,7 +74,6 @@ def read_spec(path: str) -> dict:
 
 
 def load_table(spec: dict):
-    import pandas as pd
 
     from bayescale.errors import SpecError
 
@@ -87,15 +86,18 @@ def load_table(spec: dict):
     csv = csv if csv.is_absolute() else spec["_dir"] / csv
     if not csv.is_file():
         raise SpecError(f"[data] path {str(csv)!r} not found")
-    return pd.read_csv(csv)
+    from bayescale.spec import read_csv
+
+    return read_csv(csv)
 
 
 def run(args) -> int:
+    import sys
     import warnings
 
+    from bayescale.commands._common import check_outputs, write_figure
     from bayescale.console import print_table
     from bayescale.errors import DataError, DataWarning
-    from bayescale.io import check_writable
     from bayescale.observational import holdout, observational
 
     spec = read_spec(args.spec)
@@ -107,11 +109,8 @@ def run(args) -> int:
             sampling[name] = getattr(args, name)
     output = spec.get("output", {})
     prob = float(output.get("prob", 0.9))
-    plot = args.plot or output.get("plot")
-    if plot:
-        plot_path = Path(plot)  # relative to the working directory
-        plot_path.parent.mkdir(parents=True, exist_ok=True)
-        check_writable(plot_path)
+    plot = args.plot or output.get("plot")  # relative to the working directory; its folder is made when written
+    check_outputs(plot=plot, create_folders=True)
     plain = True if args.plain else None
     kwargs = {**model_opts, **sampling, "progress": not args.quiet}
 
@@ -129,7 +128,7 @@ def run(args) -> int:
         else:
             fit = observational(df, **kwargs)
     for w in caught:
-        print(f"warning: {w.message}")
+        print(f"warning: {w.message}", file=sys.stderr)
 
     title = spec.get("title")
     if title:
@@ -159,7 +158,7 @@ def run(args) -> int:
 
         ax = fit.plot(output.get("benchmark", spec.get("holdout", {}).get("target")), prob=prob)
         ax.figure.tight_layout()
-        ax.figure.savefig(plot_path, dpi=120)
+        write_figure(ax.figure, plot)
         plt.close(ax.figure)
-        print(f"plot: {plot_path}")
+        print(f"plot: {plot}")
     return 0
