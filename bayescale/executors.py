@@ -8,8 +8,12 @@ stops the others.
 
 * :class:`InlineExecutor` runs in the calling process (``workers=1``): no start-up cost,
   easiest to debug.
-* :class:`LocalExecutor` runs on a pool of fresh (``spawn``) worker processes that ignore
-  Ctrl-C, so the caller alone decides how to stop; compiled models live as long as a worker.
+* :class:`LocalExecutor` runs on a pool of worker processes (forked from a forkserver on
+  Linux, spawned elsewhere; see :func:`worker_context`) that ignore Ctrl-C, so the caller alone
+  decides how to stop, and end when the caller ends, even on ``kill -9``; they never re-run
+  the caller's main script, so scripts fed on stdin or without an ``if __name__ ==
+  "__main__":`` guard work. A worker that dies is reported with its cause (the signal that
+  killed it, or its exit code). Compiled models live as long as a worker.
 * :class:`DaskExecutor` submits to a ``dask.distributed`` cluster: an existing scheduler
   (``tcp://host:8786``, e.g. started by dask-jobqueue on SLURM or by dask-kubernetes) or a
   ``LocalCluster`` of single-threaded processes on loopback started for the call. Dask
@@ -18,10 +22,13 @@ stops the others.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator
+from multiprocessing import context as mp_context
 from typing import Any
 
 from bayescale.errors import BayescaleError
@@ -40,8 +47,146 @@ def _guarded(fn: Callable, payload: Any) -> Any:
         return _failure(exc)
 
 
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+class WorkerDied(BayescaleError):
+    """A local worker process ended without returning its task (killed, crashed or failed to start)."""
+
+
+# ---------------------------------------------------------------------- local worker processes
+# Why forkserver (Linux): ``fork`` is unsafe here, the caller already runs native threads by then
+# (jemalloc's background thread from pyarrow, nutpie's runtime after a fit in the same session), and
+# a fork can copy a lock one of them holds and hang. ``spawn`` is safe but every worker imports
+# numpy, pandas and PyMC again. A forkserver is a fresh single-purpose interpreter that imports
+# them once (_FORKSERVER_PRELOAD: no module that starts threads, so nutpie is left out) and forks
+# every worker from itself; measured in benchmarks/bench_workers.py.
+_FORKSERVER_PRELOAD = ["bayescale._forkserver", "bayescale.batch", "bayescale.backtest", "bayescale.power", "pymc"]
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> bool:
+    """Ask Linux to send ``sig`` to this process when the thread that started it exits.
+
+    Returns False where ``prctl(PR_SET_PDEATHSIG)`` is not available (not Linux); callers
+    then rely on :func:`_watch_driver`.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(1, int(sig), 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_driver() -> None:
+    """End this worker when the process that submitted its tasks is gone.
+
+    PR_SET_PDEATHSIG follows the OS parent, which for a forkserver worker is the forkserver, not
+    the driver; the driver's sentinel (a pipe that closes when it dies) covers every start method.
+    """
+    import multiprocessing
+    import threading
+    from multiprocessing.connection import wait
+
+    driver = multiprocessing.parent_process()
+    if driver is None:
+        return
+
+    def watch():
+        wait([driver.sentinel])
+        os.kill(os.getpid(), signal.SIGKILL)  # nothing to save: the driver writes every result itself
+
+    threading.Thread(target=watch, name="bayescale-watch-driver", daemon=True).start()
+
+
+def _init_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    die_with_parent()
+    _watch_driver()
+
+
+@contextlib.contextmanager
+def _caller_main_hidden():
+    """Start workers without the caller's ``__main__``.
+
+    multiprocessing re-runs the main script in every spawned (or forkserver) worker so that
+    functions defined there can be unpickled. Ours run only bayescale's own functions on plain
+    data, so re-running it brings nothing and breaks two common cases: a script fed on stdin
+    (``python - < run.py``: ``__file__`` is ``'<stdin>'``, nothing to import) and a script that
+    calls ``fit_many`` without an ``if __name__ == "__main__":`` guard (each worker would start
+    the batch again). Both work when the main module carries no file and no spec at launch.
+    """
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+    try:
+        if main is not None:
+            main.__dict__.pop("__file__", None)
+            main.__dict__["__spec__"] = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.pop("__spec__", None)
+            main.__dict__.update(saved)
+
+
+class _SpawnProcess(mp_context.SpawnProcess):
+    @staticmethod
+    def _Popen(process_obj):
+        with _caller_main_hidden():
+            return mp_context.SpawnProcess._Popen(process_obj)
+
+
+class _SpawnContext(mp_context.SpawnContext):
+    Process = _SpawnProcess
+
+
+if sys.platform != "win32":
+    class _ForkServerProcess(mp_context.ForkServerProcess):
+        @staticmethod
+        def _Popen(process_obj):
+            with _caller_main_hidden():
+                return mp_context.ForkServerProcess._Popen(process_obj)
+
+    class _ForkServerContext(mp_context.ForkServerContext):
+        Process = _ForkServerProcess
+
+
+def worker_context(method: str | None = None):
+    """The multiprocessing context of :class:`LocalExecutor`: ``method`` ``"forkserver"`` (the
+    default on Linux) or ``"spawn"`` (elsewhere), launching each worker without the caller's main
+    module (see :func:`_caller_main_hidden`)."""
+    import threading
+    from multiprocessing import forkserver
+
+    method = method or ("forkserver" if sys.platform.startswith("linux") else "spawn")
+    if method not in ("forkserver", "spawn"):
+        raise BayescaleError(f"start method must be forkserver or spawn, got {method!r}")
+    if method == "spawn":
+        return _SpawnContext()
+    if getattr(forkserver._forkserver, "_forkserver_pid", 1) is None:
+        # bayescale._forkserver makes the server die with the thread that starts it: only the main thread,
+        # whose end is the driver's end (a thread that exits must not take a shared server with it)
+        main_thread = threading.current_thread() is threading.main_thread()
+        forkserver.set_forkserver_preload(_FORKSERVER_PRELOAD[0 if main_thread else 1:])
+    return _ForkServerContext()
+
+
+def worker_death(processes: dict) -> str:
+    """Why a pool broke, from its processes' exit codes: the signal that killed one, or its exit code."""
+    codes = [p.exitcode for p in processes.values() if p.exitcode is not None]
+    # when one worker dies the pool ends the others with SIGTERM: look past those first
+    culprits = [c for c in codes if c != -signal.SIGTERM] or codes
+    if not culprits:
+        return "a worker process died"
+    code = culprits[0]
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+        if -code == signal.SIGKILL:
+            return (f"a worker process was killed by {name}: on Linux usually the out-of-memory killer "
+                    "(`dmesg` says); use fewer workers or fewer draws per curve")
+        return f"a worker process was killed by {name}"
+    return (f"a worker process exited with code {code} before returning its task (its error is printed above "
+            "on stderr)")
 
 
 class InlineExecutor:
@@ -61,21 +206,22 @@ class InlineExecutor:
 
 
 class LocalExecutor:
-    """A pool of ``workers`` spawned processes on this machine."""
+    """A pool of ``workers`` processes on this machine (see :func:`worker_context`)."""
 
-    def __init__(self, workers: int | None = None):
+    def __init__(self, workers: int | None = None, start_method: str | None = None):
         self.workers = int(workers or os.cpu_count() or 1)
+        self.start_method = start_method
         self._pool = None
+        self._processes: dict = {}
 
     def map_unordered(self, fn: Callable, tasks: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
-        import multiprocessing
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
         from concurrent.futures.process import BrokenProcessPool
 
-        self._pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint
-        )
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=worker_context(self.start_method),
+                                         initializer=_init_worker)
         pending = {self._pool.submit(_guarded, fn, payload): task_id for task_id, payload in tasks}
+        self._processes = dict(getattr(self._pool, "_processes", None) or {})
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -83,9 +229,11 @@ class LocalExecutor:
                 try:
                     result = future.result()
                 except BrokenProcessPool as exc:
-                    raise BayescaleError(
-                        f"a worker process died while fitting {task_id!r} (out of memory?); finished curves are "
-                        "kept in the output folder, rerun with resume to go on"
+                    self.close()
+                    raise WorkerDied(
+                        f"{worker_death(self._processes)}; {len(pending) + 1} tasks were running or queued; "
+                        "finished results are kept in the output folder (if one was given): rerun with resume "
+                        "(--resume) to go on"
                     ) from exc
                 yield task_id, result
         self.close()
