@@ -118,6 +118,15 @@ def test_reach_draws_put_every_draw_of_the_curve_on_the_target():
         np.testing.assert_allclose(values, target, rtol=1e-6, err_msg=fit.config.law)
 
 
+def test_a_new_group_reaches_the_target_on_the_same_draws_its_curve_uses():
+    fit = power_fit(groups=["a", "b"], spread=0.05)
+    draws = fit.reach_draws(2.2, bs.NEW_GROUP, seed=4)
+    ok = np.flatnonzero(np.isfinite(draws))
+    assert ok.size > 0.8 * N
+    values = fit.curve_draws(draws[ok], bs.NEW_GROUP, seed=4)[ok, np.arange(ok.size)]
+    np.testing.assert_allclose(values, 2.2, rtol=1e-6)
+
+
 def test_the_median_reach_is_where_the_median_curve_of_predict_meets_the_target():
     # for a monotone curve P(reach <= x) = P(curve(x) past the target), so the two medians meet
     for fit, target in ((power_fit(spread=0.1), 2.3), (sigmoid_fit(), 0.4)):
@@ -235,6 +244,19 @@ def test_discrepancy_changes_nothing_inside_and_widens_beyond():
     assert np.log10(wide["upper"] / wide["lower"]) > np.log10(plain["upper"] / plain["lower"]) + 0.2
     zero = fit.reach_draws(2.0, discrepancy=0.0)
     np.testing.assert_allclose(zero, fit.reach_draws(2.0), rtol=1e-9)
+
+
+def test_discrepancy_on_the_broken_law_keeps_crossings_inside_the_data():
+    fit = broken_fit()
+    target = 0.7  # 57% of the draws reach it inside the data
+    plain, wide = fit.reach_draws(target), fit.reach_draws(target, discrepancy=0.3)
+    within = plain <= 1e10
+    assert 0.2 < within.mean() < 0.9
+    np.testing.assert_array_equal(plain[within], wide[within])
+    assert np.all(wide[~within] > 1e10)
+    # beyond the data the drift spreads the reach both ways: earlier for some draws, never for others
+    assert quantiles(wide[~within], [0.1])[0] < quantiles(plain[~within], [0.1])[0]
+    assert np.isinf(wide[~within]).mean() > np.isinf(plain[~within]).mean() + 0.1
 
 
 def test_discrepancy_reach_matches_the_widened_curve_at_a_scale():
