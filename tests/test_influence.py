@@ -108,9 +108,12 @@ def test_influential_points_reach_the_stacked_flags_and_the_report(outlier_fit):
 
 @pytest.mark.slow
 def test_a_clean_curve_raises_no_influential_warning(fast_sampling):
+    # the end points of a clean 15-point curve reach k 0.7 to 0.9 (an info row at most); the
+    # outlier above reaches 1.5
     fit = bs.fit(_curve(seed=4), x="params", y="loss", seed=1, **fast_sampling)
     flags = fit.flags()
-    assert flags[flags.code == "influential_points"].empty
+    rows = flags[flags.code == "influential_points"]
+    assert (rows.severity == "info").all() and (rows.value <= 1.0).all(), rows.message.tolist()
 
 
 def _fake_fit(data, k, monkeypatch, **config):
