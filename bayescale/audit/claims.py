@@ -67,6 +67,19 @@ class Claim:
     def law(self) -> str:
         return self.model.get("law", "power")
 
+    def targets(self) -> list[float] | None:
+        """The scales the items name (compute budgets for Chinchilla), to mark on figures; None if none."""
+        out: list[float] = []
+        for item in self.items:
+            f = item.fields
+            out += [item.compute] if item.compute else []
+            out += [f["by"]] if "by" in f else []
+            out += [f["up_to"]] if "up_to" in f else []
+            out += list(f.get("at") or []) if isinstance(f.get("at"), list) else []
+            if item.kind == "emergence":
+                out += [item.value] if item.value is not None else list(item.interval)
+        return sorted(set(out)) or None
+
 
 # ---------------------------------------------------------------------------- field checks
 def number(value, where: str, *, positive: bool = False) -> float:

@@ -132,15 +132,15 @@ def emergence(ctx: Context, item) -> Outcome:
     what = "break location" if fit.config.law == "broken" else "sigmoid midpoint"
     if item.value is not None:
         row = evaluate_item(draws, item, ctx.n_obs)
+        row["claim"] = f"{what} at {row['claim']}"
     else:
         lo, hi = item.interval
         p = float(np.mean((draws >= lo) & (draws <= hi)))
         med, plo, phi = central(draws, item.prob)
-        row = event_row(item, f"emerges between {lo:.3g} and {hi:.3g}", p,
+        row = event_row(item, f"{what} between {lo:.3g} and {hi:.3g}", p,
                         f"{what} {med:.3g} [{plo:.3g}, {phi:.3g}]; P(in interval) {p:.2f}")
         row.update(claimed_lower=lo, claimed_upper=hi, posterior_median=med, posterior_lower=plo,
                    posterior_upper=phi, p_interval=p)
-    row["claim"] = f"{what} at {row['claim'] or item.name}"
     at = [item.value] if item.value is not None else list(item.interval)
     flags = target_flags(fit, item.name, at, [group])
     row["flags"] = flag_codes(flags)

@@ -7,7 +7,7 @@ from bayescale.commands._common import add_sampling_options
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
-        "audit", help="audit a published scaling claim against its data (see models/audit_chinchilla.toml)",
+        "audit", help="audit a published scaling claim against its data (see models/audit_*.toml)",
         description="Refit the data behind a claim (TOML: [data], [model], [claim]) and report, per claimed "
                     "item, where it falls in the posterior, a verdict, a width check, flags, and where more "
                     "runs would most narrow the interval. Exit 0 when the audit ran (the verdict is in the "
@@ -40,8 +40,7 @@ def run(args) -> int:
     if report.lower().endswith((".html", ".htm")):
         from bayescale.report import reproduce_command, write_audit_report
 
-        budgets = [item.compute for item in claim.items if item.compute] or None
-        write_audit_report(result, report, at=budgets,
+        write_audit_report(result, report, at=claim.targets(),
                            command=reproduce_command(args, ["claim"], seed=result.fit.config.seed))
     else:
         result.write(report)
