@@ -401,19 +401,15 @@ def test_cli_fit_and_spec_print_the_reach_table(csv, tmp_path, capsys):
     from bayescale.cli import main
 
     fast = ["--draws", "100", "--tune", "200", "--chains", "1", "--seed", "1", "--quiet", "--plain"]
-    report = tmp_path / "r.html"
+    report, saved = tmp_path / "r.html", tmp_path / "f.nc"
     assert main(["fit", str(csv), "--x", "params", "--y", "loss", "--group", "group", "--reach", "2.5", "1.0",
-                 "--report", str(report), *fast]) == 0
+                 "--report", str(report), "--save", str(saved), *fast]) == 0
     out = capsys.readouterr().out
     assert "Reach: params at which the mean curve gets to each target" in out
     rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["web"], ["code"])]
     assert [r[:2] for r in rows] == [["code", "2.5"], ["code", "1"], ["web", "2.5"], ["web", "1"]]
     assert [r[5] for r in rows[1::2]] == ["1", "1"]  # below the true floor 1.7: never
     assert "Reaching the targets" in report.read_text()
-    saved = tmp_path / "f.nc"
-    assert main(["fit", str(csv), "--x", "params", "--y", "loss", "--group", "group", "--save", str(saved),
-                 *fast]) == 0
-    capsys.readouterr()
     assert main(["predict", str(saved), "--reach", "2.5", "--group", "web", "--plain"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.split()[:1] in (["web"], ["code"])]
     assert [r[:2] for r in rows] == [["web", "2.5"]]
