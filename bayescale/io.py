@@ -65,19 +65,22 @@ def atomic_write(path, write) -> None:
 
 
 def _frame_to_dataset(frame: pd.DataFrame) -> xr.Dataset:
+    # integer row labels travel as the "row" coordinate, so flags name the user's rows after a reload
+    labels = frame.index.to_numpy() if pd.api.types.is_integer_dtype(frame.index) else None
     frame = frame.reset_index(drop=True).copy()
     for column in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]):
             frame[column] = frame[column].astype(str)
     frame.columns = [str(c) for c in frame.columns]
-    ds = xr.Dataset({c: ("row", np.asarray(frame[c].to_numpy())) for c in frame.columns})
+    ds = xr.Dataset({c: ("row", np.asarray(frame[c].to_numpy())) for c in frame.columns},
+                    coords=None if labels is None else {"row": labels})
     ds.attrs["column_order"] = "\x1f".join(frame.columns)
     return ds
 
 
 def _dataset_to_frame(ds: xr.Dataset) -> pd.DataFrame:
     order = ds.attrs.get("column_order", "").split("\x1f")
-    return pd.DataFrame({c: ds[c].values for c in order})
+    return pd.DataFrame({c: ds[c].values for c in order}, index=ds["row"].values if "row" in ds.coords else None)
 
 
 def save_fit(fit, path) -> None:

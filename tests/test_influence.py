@@ -83,7 +83,7 @@ def outlier_fit(fast_sampling):
 
 
 @pytest.mark.slow
-def test_a_gross_outlier_in_y_is_named_by_influential_points(outlier_fit):
+def test_a_gross_outlier_in_y_is_named_by_influential_points(outlier_fit, tmp_path):
     flags = outlier_fit.flags()
     rows = flags[flags.code == "influential_points"]
     assert len(rows) == 1
@@ -92,6 +92,9 @@ def test_a_gross_outlier_in_y_is_named_by_influential_points(outlier_fit):
     y = outlier_fit.data.frame.loc[107, "loss"]
     assert f"1 point(s) with Pareto k > 0.7, the worst above 1: row 107 (params=3.16e+07, loss={y:.4g}): k=" \
         in row.message
+    outlier_fit.save(tmp_path / "fit.nc")  # the user's row labels survive saving
+    again = bs.load(tmp_path / "fit.nc").flags()
+    assert again[again.code == "influential_points"].message.tolist() == [row.message]
 
 
 @pytest.mark.slow
