@@ -300,19 +300,20 @@ def reach_table(draws: Callable[[float, str], np.ndarray], targets: Sequence[flo
 
 # ---------------------------------------------------------------------------- figure
 def mark_reach(ax, table: pd.DataFrame, colors: dict | None = None) -> None:
-    """Draw a reach table on a fit's plot: each target as a dotted level, each finite median reach as a
-    point with its interval (an ``inf`` end runs to the edge of the axes).
+    """Draw a reach table on a fit's plot: each target as a dotted level, each median reach within the
+    axes as a point with its interval (an ``inf`` end runs to the edge of the axes).
 
-    ``colors`` maps group names to colours (default: the axes' colour cycle in table order).
-    The axes keep their x limits.
+    ``colors`` maps group names to colours (default: ``C0``, ``C1``, ... by the groups' order in the
+    table, which matches ``fit.plot()`` for a table of every group). The axes keep their x limits.
     """
     limits = ax.get_xlim()
+    order = list(dict.fromkeys(table["group"]))
     for target in table["target"].unique():
         ax.axhline(target, color="0.35", ls=":", lw=0.9)
-    for i, row in enumerate(table.itertuples(index=False)):
-        if not np.isfinite(row.median) or row.median <= 0:
+    for row in table.itertuples(index=False):
+        if not limits[0] <= row.median <= limits[1]:  # never reached, or off the axes
             continue
-        color = (colors or {}).get(row.group, f"C{i % 10}")
+        color = (colors or {}).get(row.group, f"C{order.index(row.group) % 10}")
         upper = row.upper if np.isfinite(row.upper) else limits[1]
         ax.errorbar([row.median], [row.target], xerr=[[row.median - row.lower], [upper - row.median]],
                     fmt="D", ms=5, color=color, mec="black", mew=0.6, capsize=3, lw=1.2, zorder=4,
