@@ -194,6 +194,9 @@ def test_chinchilla_reach_is_the_compute_where_the_optimal_loss_hits_the_target(
     assert list(table["target"]) == [2.3, 2.1, 1.0]
     assert table["median"].iloc[0] < table["median"].iloc[1]
     assert table["p_never"].iloc[2] == 1.0
+    # the optimal loss falls with compute, so at the median reach its median is the target
+    opt = fit.optimal([table["median"].iloc[1]])
+    assert opt.set_index("quantity").loc["loss", "median"] == pytest.approx(2.1, rel=2e-3)
     with pytest.raises(DataError, match=r"^the chinchilla law is fitted without groups; reach takes group=None, "
                                         r"got 'a'$"):
         fit.reach(2.0, group="a")
