@@ -437,10 +437,10 @@ class ScalingFit:
         pandas.DataFrame
             One row per (group, target): ``group``, ``target``, ``median``, ``lower``,
             ``upper`` (quantiles of the reach scale over all draws, a never-reaching draw
-            counting as infinitely far, so ``upper`` and even ``median`` are ``inf`` when more
-            than their tail of draws never reaches it), ``p_never`` (share of draws that never
-            do), ``decades_beyond`` (of the median beyond the group's largest observed x;
-            0 inside), ``prob``.
+            counting as infinitely far: ``upper`` is ``inf`` once more than ``(1 - prob) / 2``
+            of the draws never reach the target, ``median`` once more than half do),
+            ``p_never`` (share of draws that never do), ``decades_beyond`` (of the median beyond
+            the group's largest observed x; 0 inside), ``prob``.
         """
         from bayescale.reach import check_targets, reach_table
 
