@@ -43,12 +43,12 @@ def _figure(ncols: int = 1, width: float = 6.4, height: float = 3.6):
 
 def _log_x(ax, lo: float, hi: float) -> None:
     """Log x axis; over less than 2 decades, labels at 1, 2, 5 x 10^k (more under one decade), no minor labels."""
-    from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     ax.set_xscale("log")
     if hi / lo < 100:
         ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if hi / lo > 10 else (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
-        ax.xaxis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=False))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2g}".replace("e+", "e")))
         ax.xaxis.set_minor_formatter(NullFormatter())
 
 
@@ -141,6 +141,10 @@ def reach_figure(draws, *, target: float, by: float, x_label: str = "scale", lab
     else:
         ax.set_xscale("log")
     ax.axvline(by, color=CLAIM, ls="--", lw=1.6, label=f"claimed by {by:.3g}")
+    if finite.size:  # keep the claimed scale on the axis, with a margin
+        lo, hi = min(float(finite.min()), by), max(float(finite.max()), by)
+        pad = (hi / lo) ** 0.05
+        ax.set_xlim(lo / pad, hi * pad)
     ax.text(0.02, 0.95, f"P(reached by {by:.3g}) = {by_prob:.2f}\nP(never reached) = {never:.2f}",
             transform=ax.transAxes, va="top", fontsize=8)
     ax.set_xlabel(f"{x_label} at which the metric reaches {target:g}")

@@ -250,9 +250,10 @@ def test_audit_writes_an_html_report_when_asked(tmp_path, browser):
     assert_self_contained(html)
     seen = look(browser, out, "audit_report.png")
     assert seen["console"] == []
-    assert seen["h2"][:3] == ["Claims against the posterior", "Audit flags",
-                              "Where 5 more runs would most reduce each interval"]
+    assert seen["h2"][:5] == ["Verdicts", "Each claim on the posterior", "Claimed values against the posterior",
+                              "Audit flags", "Where 5 more runs would most reduce each interval"]
     assert "Fitted curves" in seen["h2"] and "Reproduce" in seen["h2"]
     # Hoffmann's beta = 0.28 lies far outside the posterior of the 245 runs (Besiroglu et al. 2024)
-    assert re.search(r"<tr><td>beta</td>.*?<td>not supported</td></tr>", html)
+    assert re.search(r'<tr><td>beta</td>.*?<td><span class="verdict v-no">not supported</span></td>', html)
+    assert html.count('<img src="data:image/png;base64,') >= 1 + 10  # fitted curves + a figure per claimed item
     assert seen["command"].startswith("bayescale audit ") and "--seed 20240415" in seen["command"]
