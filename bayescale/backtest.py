@@ -383,6 +383,8 @@ class BacktestResult:
                                     else discrepancy_support)
         self._posteriors = dict(discrepancy_posteriors or {})
         self.seconds = seconds
+        #: (curve, cutoff) fits a resumed run did again because a file of theirs could not be read
+        self.set_aside: list[dict] = []
 
     def __repr__(self) -> str:
         n_curves = self.points["curve"].nunique() if len(self.points) else 0
@@ -692,7 +694,12 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
 
     store = _open_store(out, data, spec, seed, resume) if out is not None else None
     keys = {task_id: _task_key(meta[task_id]) for task_id, _ in tasks}
-    results = {t: _read_task(store, keys[t]) for t, _ in tasks if store and keys[t] in store.finished()}
+    # a fit whose files cannot be read back is set aside (quarantine/) and run again
+    done = store.read_finished(keys.values(), lambda key: _read_task(store, key)) if store else {}
+    results = {t: done[keys[t]] for t, _ in tasks if keys[t] in done}
+    task_of = {key: t for t, key in keys.items()}
+    set_aside = [{**entry, **{k: meta[task_of[entry["curve_id"]]][k] for k in ("dataset", "curve", "cutoff")}}
+                 for entry in (store.set_aside if store else [])]
     todo = [(t, payload) for t, payload in tasks if t not in results]
     try:
         if todo:
@@ -771,6 +778,7 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
     result = BacktestResult(points, failures, disc, time.perf_counter() - started, fits=fits,
                             discrepancy_support=pd.DataFrame(support, columns=SUPPORT_COLUMNS),
                             discrepancy_posteriors=posteriors)
+    result.set_aside = set_aside
     if out is not None:
         result.save(out)
     return result
@@ -819,13 +827,20 @@ def _write_task(store, key: str, result: Mapping) -> None:
 
 
 def _read_task(store, key: str) -> dict:
-    import json
+    """A finished (curve, cutoff) as :func:`run_task` returned it; :class:`~bayescale.store.UnreadableFile`
+    names the file when its record or draws cannot be read back."""
+    from bayescale.store import read_file, read_record
 
-    record = json.loads((store.root / "curves" / f"{key}.json").read_text())
-    with np.load(store.root / "curves" / f"{key}.npz") as arrays:
-        draws = {name.split("__", 1)[1]: arrays[name] for name in arrays.files if name.startswith("draws__")}
-        inner = {name: arrays[f"inner__{name}"] for name in _ARRAYS} if record.pop("has_inner") else None
-    record.pop("curve_id")
+    record = read_file(store.root / "curves" / f"{key}.json", read_record)
+
+    def arrays(path):
+        with np.load(path) as stored:
+            draws = {name.split("__", 1)[1]: stored[name] for name in stored.files if name.startswith("draws__")}
+            inner = {name: stored[f"inner__{name}"] for name in _ARRAYS} if record["has_inner"] else None
+        return draws, inner
+
+    draws, inner = read_file(store.root / "curves" / f"{key}.npz", arrays)
+    record = {k: v for k, v in record.items() if k not in ("curve_id", "has_inner")}
     return {**record, "draws": draws, "inner": inner}
 
 class _CallableModule(types.ModuleType):

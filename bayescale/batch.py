@@ -268,6 +268,9 @@ class BatchResult:
         self._fits = dict(fits or {})
         self.root = Path(root) if root is not None else None
         self.manifest = dict(manifest or {})
+        #: curves a resumed run fitted again because a file of theirs could not be read: ``curve_id``,
+        #: ``key``, ``file``, ``reason``, ``moved_to`` (under ``root/quarantine/``)
+        self.set_aside: list[dict] = []
         self.summary = self._table("summary")
         self.predictions = self._table("predictions")
         self.flags = self._table("flags")
@@ -376,13 +379,15 @@ def _write_tables(store: CurveStore, result: BatchResult) -> None:
 
 # ---------------------------------------------------------------------- progress
 class _Progress:
-    def __init__(self, total: int, skipped: int, where: str, enabled: bool):
+    def __init__(self, total: int, skipped: int, where: str, enabled: bool, set_aside: int = 0):
         self.total, self.skipped, self.enabled = total, skipped, enabled
         self.done = self.failed = 0
         self.start = self.last = time.monotonic()
         self.tty = sys.stderr.isatty()
         if enabled:
             resumed = f", {skipped} already finished" if skipped else ""
+            if set_aside:
+                resumed += f", {set_aside} fitted again (their files could not be read)"
             print(f"fit-many: {total} curves to fit on {where}{resumed}", file=sys.stderr, flush=True)
 
     def update(self, record: Mapping) -> None:
@@ -557,19 +562,21 @@ def fit_many(
         key = [_plain(k) for k in (key if isinstance(key, tuple) else (key,))]
         curves.append({"curve_id": curve_id(key), "key": key, "index": index, "frame": frame,
                        "seed": curve_seed(seed, key), "spec": spec, "return_fit": keep_fits or out is not None})
-    if len({c["curve_id"] for c in curves}) != len(curves):
+    by_key = {c["curve_id"]: c["key"] for c in curves}
+    if len(by_key) != len(curves):
         raise DataError(f"two curves of {by} map to the same file name; rename the key values")
     _check_priors(curves, spec)
 
     store = CurveStore.open(out, manifest, resume=resume) if out is not None else None
     try:
-        records, fits = [], {}
-        finished = store.finished() if store else set()
-        if store:
-            records = [r for r in store.records() if r["curve_id"] in {c["curve_id"] for c in curves}]
+        fits = {}
+        # a curve whose files cannot be read back is set aside (quarantine/) and fitted again
+        finished = store.read_finished([c["curve_id"] for c in curves]) if store else {}
+        records = list(finished.values())
         todo = [c for c in curves if c["curve_id"] not in finished]
         runner = make_executor(executor, workers=workers, scheduler=scheduler) if todo else None
-        reporter = _Progress(len(todo), len(finished), runner.describe() if runner else "-", progress and bool(todo))
+        reporter = _Progress(len(todo), len(finished), runner.describe() if runner else "-", progress and bool(todo),
+                             set_aside=len(store.set_aside) if store else 0)
         try:
             if runner is not None:
                 tasks = ((c["curve_id"], c) for c in todo)
@@ -606,6 +613,7 @@ def fit_many(
         result = BatchResult(records, by, fits=fits, root=store.root if store else None,
                              manifest=store.manifest if store else manifest)
         if store:
+            result.set_aside = [{**entry, "key": by_key[entry["curve_id"]]} for entry in store.set_aside]
             _write_tables(store, result)
         return result
     finally:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import bayescale
-from bayescale.errors import OutputError
+from bayescale.errors import DataWarning, OutputError
 
 FAST = {"draws": 200, "tune": 300, "chains": 2, "workers": 1, "progress": False, "n_boot": 50, "seed": 4}
 pytestmark = pytest.mark.slow
@@ -30,19 +30,31 @@ def test_resume_after_losing_a_fit_gives_the_uninterrupted_tables(tmp_path, monk
     assert (out / "manifest.json").is_file() and (out / "points.csv").is_file()
     assert not (out / ".lock").exists()
 
-    # a run killed before its last fit was written: that fit's record and draws are missing
-    lost = records[1]
+    # a run killed before its last fit was written: that fit's record and draws are missing;
+    # and the draws of another fit and the record of a third were cut short outside bayescale
+    lost, cut_draws, cut_record = records[1], records[0].with_suffix(".npz"), records[2]
     lost.unlink()
     lost.with_suffix(".npz").unlink()
+    for path in (cut_draws, cut_record):
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     calls = []
     from bayescale import backtest as bt
 
     real = bt.run_task
     monkeypatch.setattr(bt, "run_task", lambda task: calls.append(1) or real(task))
-    resumed = bayescale.backtest(df, x="x", y="y", group="curve", out=out, resume=True, **FAST)
-    assert len(calls) == 1  # only the lost (curve, cutoff) was fitted again
+    with pytest.warns(DataWarning) as caught:
+        resumed = bayescale.backtest(df, x="x", y="y", group="curve", out=out, resume=True, **FAST)
+    assert len(calls) == 3  # the lost fit and the two damaged ones were fitted again, not the intact one
     pd.testing.assert_frame_equal(resumed.points, full.points)
     pd.testing.assert_frame_equal(resumed.table(), full.table())
+    messages = sorted(str(w.message) for w in caught if issubclass(w.category, DataWarning))
+    assert len(messages) == 2
+    assert f"{cut_draws.name}' cannot be read (BadZipFile: " in messages[0]
+    assert f"{cut_record.name}' cannot be read (JSONDecodeError: " in messages[1]
+    assert sorted(p.name for p in (out / "quarantine").iterdir()) == sorted(
+        [cut_draws.name, cut_draws.with_suffix(".json").name, cut_record.name, cut_record.with_suffix(".npz").name])
+    assert [(e["curve"], e["file"]) for e in resumed.set_aside] == [
+        ("c0", f"curves/{cut_draws.name}"), ("c2", f"curves/{cut_record.name}")]
 
 
 def test_resume_refuses_other_data_and_a_plain_rerun(tmp_path):

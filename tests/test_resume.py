@@ -1,4 +1,5 @@
-"""Crash-safe batch runs: kill -9 part-way, resume to the uninterrupted tables; refusals; Ctrl-C."""
+"""Crash-safe batch runs: kill -9 part-way (no process left), damage files, resume to the uninterrupted
+tables; refusals; Ctrl-C."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ import time
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 
 import bayescale.batch as batch_module
 from bayescale import cli
 from bayescale.batch import BatchInterrupted, BatchResult, fit_many
-from bayescale.errors import OutputError
+from bayescale.errors import DataWarning, OutputError
 
 N_CURVES = 12
 SETTINGS = {"draws": 150, "tune": 150, "chains": 2}
@@ -46,26 +48,40 @@ def _tables(result: BatchResult) -> dict:
 
 @pytest.fixture(scope="module")
 def killed_run(tmp_path_factory):
-    """A CLI run in a subprocess, killed with SIGKILL once a few curves are written."""
+    """A CLI run on 2 worker processes, killed with SIGKILL once a few curves are written; with the
+    processes it had started that were still running 10 s later."""
     root = tmp_path_factory.mktemp("killed")
     csv, out = root / "data.csv", root / "out"
     _data().to_csv(csv, index=False)
     command = [sys.executable, "-m", "bayescale.cli", "fit-many", str(csv), "--by", "task", "--x", "params",
-               "--y", "loss", "--at", "1e11", "--out", str(out), "--workers", "1", "--seed", "7", "--quiet", *FLAGS]
+               "--y", "loss", "--at", "1e11", "--out", str(out), "--workers", "2", "--seed", "7", "--quiet", *FLAGS]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    driver = psutil.Process(proc.pid)
     deadline = time.monotonic() + 300
+    started = []
     while time.monotonic() < deadline and proc.poll() is None:
+        started = driver.children(recursive=True)
         if len(list((out / "curves").glob("*.json"))) >= 3:
             proc.send_signal(signal.SIGKILL)
             break
         time.sleep(0.01)
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
-    return csv, out
+    _, alive = psutil.wait_procs(started, timeout=10)
+    left = [" ".join(p.cmdline())[:100] for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+    return csv, out, {"started": len(started), "left": left}
 
 
+@pytest.mark.slow  # the killed 2-worker run (module fixture) takes minutes on a busy 2-core machine
+def test_a_killed_run_leaves_no_process_behind(killed_run):
+    _, _, processes = killed_run
+    assert processes["started"] >= 3  # 2 workers (forked by a forkserver on Linux) and the resource tracker
+    assert processes["left"] == []
+
+
+@pytest.mark.slow
 def test_killed_run_keeps_exactly_the_finished_curves(killed_run):
-    _, out = killed_run
+    _, out, _ = killed_run
     records = sorted(p.stem for p in (out / "curves").glob("*.json"))
     assert 3 <= len(records) < N_CURVES
     partial = BatchResult.load(out)
@@ -78,11 +94,35 @@ def test_killed_run_keeps_exactly_the_finished_curves(killed_run):
     assert all(name.endswith((".json", ".nc")) for name in visible)  # temp files are hidden, never read
 
 
-def test_resume_completes_to_the_uninterrupted_tables(killed_run, tmp_path):
-    _, out = killed_run
+def _truncate(path, keep: float = 0.5) -> None:
+    """A file cut short, as a copy interrupted outside bayescale leaves it."""
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+@pytest.mark.slow
+def test_resume_sets_aside_damaged_files_and_completes_to_the_uninterrupted_tables(killed_run, tmp_path):
+    _, out, _ = killed_run
     df = _data()
-    resumed = _run(df, out=out, resume=True)
+    finished = sorted(p.stem for p in (out / "curves").glob("*.json"))
+    bad_record, bad_fit = finished[0], finished[1]
+    _truncate(out / "curves" / f"{bad_record}.json")
+    _truncate(out / "curves" / f"{bad_fit}.nc")
+    with pytest.warns(DataWarning) as caught:
+        resumed = _run(df, out=out, resume=True)
+    messages = sorted(str(w.message) for w in caught if issubclass(w.category, DataWarning))
+    assert len(messages) == 2
+    assert f"{bad_record}.json' cannot be read (JSONDecodeError: " in messages[0]
+    assert f"set aside in {str(out / 'quarantine')!r} (with {bad_record}.nc), curve {bad_record} is fitted again" \
+        in messages[0]
+    assert f"{bad_fit}.nc' cannot be read (OSError: " in messages[1] and "truncated file" in messages[1]
+    assert f"(with {bad_fit}.json), curve {bad_fit} is fitted again" in messages[1]
+    quarantined = sorted(p.name for p in (out / "quarantine").iterdir())
+    assert quarantined == sorted([f"{bad_record}.json", f"{bad_record}.nc", f"{bad_fit}.json", f"{bad_fit}.nc"])
+    assert [(e["curve_id"], e["file"]) for e in resumed.set_aside] == [
+        (bad_record, f"curves/{bad_record}.json"), (bad_fit, f"curves/{bad_fit}.nc")]
     assert len(resumed) == N_CURVES and (resumed.status["status"] == "ok").all()
+    assert len(resumed.fit(resumed.set_aside[1]["key"]).predict([1e11])) == 1  # the refitted netCDF reads
     assert not (out / ".lock").exists()
     assert not list((out / "curves").glob(".*.tmp"))
     uninterrupted = _run(df, out=tmp_path / "full")
@@ -94,13 +134,35 @@ def test_resume_completes_to_the_uninterrupted_tables(killed_run, tmp_path):
     assert manifest["seed"] == 7 and manifest["spec"]["draws"] == 150 and len(manifest["data_hash"]) == 64
     assert manifest["source"]["data_file_sha256"]
 
-    # resume again: nothing left to fit, same tables
-    again = _run(df, out=out, resume=True)
+    # resume again: nothing left to fit, nothing set aside, same tables
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        again = _run(df, out=out, resume=True)
+    assert again.set_aside == []
     pd.testing.assert_frame_equal(again.summary, resumed.summary)
 
 
+@pytest.mark.slow
+def test_cli_resume_says_which_curves_it_fitted_again(killed_run, capsys):
+    csv, out, _ = killed_run
+    records = sorted((out / "curves").glob("*.json"))
+    _truncate(records[-1], keep=0.0)  # an empty file
+    code = cli.main(["fit-many", str(csv), "--by", "task", "--x", "params", "--y", "loss", "--at", "1e11",
+                     "--out", str(out), "--resume", "--workers", "1", "--seed", "7", "--quiet", *FLAGS])
+    assert code == 0
+    captured = capsys.readouterr()
+    task = records[-1].stem.split("-")[0]
+    assert (f"fitted 1 curves again because a file of theirs could not be read: {task} (the damaged files are "
+            f"kept in {out}/quarantine/)") in captured.out
+    assert f"{records[-1].name}' cannot be read (JSONDecodeError: " in captured.err
+    assert len(BatchResult.load(out)) == N_CURVES
+
+
+@pytest.mark.slow
 def test_resume_refuses_changed_data_spec_or_seed(killed_run):
-    _, out = killed_run
+    _, out, _ = killed_run
     df = _data()
     changed = df.copy()
     changed.loc[5, "loss"] *= 1.01
@@ -116,8 +178,9 @@ def test_resume_refuses_changed_data_spec_or_seed(killed_run):
         _run(df, out=out)
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused(killed_run):
-    _, out = killed_run
+    _, out, _ = killed_run
     lock = out / ".lock"
     lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": "now"}))
     try:

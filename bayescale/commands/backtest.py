@@ -93,6 +93,10 @@ def run(args: argparse.Namespace) -> int:
     if len(result.failures):
         print_table(result.failures, f"{len(result.failures)} fits failed (recorded, skipped)", index=False,
                     plain=plain)
+    if result.set_aside:
+        fits = ", ".join(f"{entry['curve']} at {entry['cutoff']}" for entry in result.set_aside)
+        print(f"\nran {len(result.set_aside)} fits again because a file of theirs could not be read: {fits} "
+              f"(the damaged files are kept in {args.out}/quarantine/)")
     print(f"\n{result.seconds:.1f} s")
     if args.out:
         print(f"wrote {args.out}/")

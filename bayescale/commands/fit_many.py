@@ -94,6 +94,10 @@ def run(args) -> int:
     print_table(counts, f"{len(status)} curves", index=False, plain=plain)
     if len(result.failed):
         print_table(result.failed[[*result.by, "reason"]], "Failed curves", index=False, plain=plain)
+    if result.set_aside:
+        keys = ", ".join("/".join(map(str, entry["key"])) for entry in result.set_aside)
+        print(f"fitted {len(result.set_aside)} curves again because a file of theirs could not be read: {keys} "
+              f"(the damaged files are kept in {args.out}/quarantine/)")
     if args.out:
         print(f"wrote {args.out}/summary.csv, predictions.csv, flags.csv, status.csv and one file per curve "
               f"in {args.out}/curves/")
