@@ -13,15 +13,13 @@ Seeds. The seed of a curve is derived from the run seed and the curve's key only
 never from the order of execution, so results do not depend on the executor, the number
 of workers or the order in which curves finish.
 
-Compiled models are reused. With ``sampler="nutpie"`` (the default when nutpie is
-installed) each worker process compiles the law's model once per model structure (law,
-noise, pooling options, number of groups, prior families) from a fixed template, with
-data and numeric prior parameters held in ``pm.Data``; each curve then only swaps those
-values in (``compiled.with_data``) and samples. Because every curve goes through the same
-template, a curve's draws are identical whichever worker fits it. ``sampler="pymc"`` fits
-each curve with :func:`bayescale.fit`'s own path (PyMC caches compiled C code on disk but
-rebuilds the log density for every curve); it is several times slower
-(``benchmarks/bench_batch.py``).
+Compiled models are reused. Each curve is sampled exactly as :func:`bayescale.fit` would
+sample it; with ``sampler="nutpie"`` (the default) each worker process compiles the law's
+model once per structure and every later curve of that structure only swaps its data and
+prior parameters in (:mod:`bayescale.compiled`), so a curve's draws are bitwise the same
+whichever worker fits it, and the same as ``bayescale.fit`` with its seed.
+``sampler="pymc"`` rebuilds and compiles the model for every curve; it is several times
+slower (``benchmarks/bench_batch.py``).
 
 Runs with ``out=`` write each finished curve at once and can be resumed; see
 :mod:`bayescale.store`.
@@ -29,10 +27,8 @@ Runs with ``out=`` write each finished curve at once and can be resumed; see
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
-import threading
 import time
 import zlib
 from collections.abc import Mapping, Sequence
@@ -78,94 +74,6 @@ def curve_id(key: Sequence[Any]) -> str:
 
 
 # ---------------------------------------------------------------------- one curve (runs in a worker)
-_COMPILED: dict[str, Any] = {}
-_COMPILE_LOCK = threading.Lock()
-
-
-def _law_build(law: str):
-    from bayescale.registry import law_spec
-
-    return law_spec(law).function("build_model")
-
-
-def _supports_reuse(law: str) -> bool:
-    return "shared_priors" in inspect.signature(_law_build(law)).parameters
-
-
-def _structure_key(config: FitConfig, n_groups: int) -> str:
-    """What a compiled model depends on: everything but the numbers."""
-    def shape(value):
-        if isinstance(value, Mapping):
-            return {k: shape(v) for k, v in value.items()}
-        return "#" if isinstance(value, int | float) else value
-
-    return json.dumps([config.law, config.noise, config.slopes, config.floor, n_groups, shape(config.priors)],
-                      sort_keys=True, default=str)
-
-
-def _template_data(config: FitConfig, n_groups: int):
-    """A fixed synthetic data set with ``n_groups`` groups: the shape every compiled model starts from."""
-    from bayescale.data import prepare
-
-    x = np.tile(np.logspace(0, 4, 6), n_groups)
-    frame = pd.DataFrame({"x": x, "y": 1.0 + 3.0 * x**-0.4, "g": np.repeat([f"g{i}" for i in range(n_groups)], 6)})
-    return prepare(frame, x="x", y="y", group="g" if n_groups > 1 else None, law=config.law, noise=config.noise)
-
-
-def _compiled_model(config: FitConfig, n_groups: int):
-    """``(compiled, template_model)`` for this structure, compiled on first use in this process."""
-    import nutpie
-    import pytensor
-
-    key = _structure_key(config, n_groups)
-    with _COMPILE_LOCK:
-        if key not in _COMPILED:
-            model = _law_build(config.law)(_template_data(config, n_groups), config, shared_priors=True)
-            # fastmath lets LLVM reorder sums depending on memory alignment, which made draws differ
-            # between processes in the last bits (and then everywhere, NUTS being chaotic)
-            with pytensor.config.change_flags(numba__fastmath=False):
-                compiled = nutpie.compile_pymc_model(model, backend="numba")
-            _COMPILED[key] = (compiled, model, threading.Lock())
-        return _COMPILED[key]
-
-
-def _first_chain_seed(seed: int, chains: int) -> int:
-    """The nutpie seed ``pm.sample(random_seed=seed, nuts_sampler="nutpie")`` would use."""
-    from pymc.util import get_random_generator
-
-    rngs = get_random_generator(seed).spawn(chains)
-    return int([rng.integers(2**30) for rng in rngs][0])
-
-
-def _sample_reused(data, config: FitConfig):
-    """Sample with a compiled model shared by every curve of the same structure."""
-    import nutpie
-    import xarray as xr
-
-    from bayescale.sampling import quiet_pymc
-
-    compiled, template, lock = _compiled_model(config, data.n_groups)
-    model = _law_build(config.law)(data, config, shared_priors=True)
-    values = {var.name: var.get_value() for var in model.data_vars}
-    known = {var.name for var in compiled.shared_var_keys}
-    with lock, quiet_pymc():
-        # nutpie draws initial points from the template model's own shared values: give it this curve's
-        for var in template.data_vars:
-            var.set_value(values[var.name])
-        idata = nutpie.sample(
-            compiled.with_data(**{k: v for k, v in values.items() if k in known}),
-            draws=config.draws, tune=config.tune, chains=config.chains, cores=1,
-            seed=_first_chain_seed(config.seed, config.chains), progress_bar=False,
-            target_accept=config.target_accept,
-        )
-    posterior = idata["posterior"].to_dataset()
-    if "group" in posterior.dims:
-        posterior = posterior.assign_coords(group=list(data.groups))
-    stats = idata["sample_stats"].to_dataset()
-    stats = stats[[name for name, var in stats.data_vars.items() if var.dtype != object]]
-    return xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
-
-
 def _records(frame: pd.DataFrame) -> list[dict]:
     return _json_safe(frame.to_dict(orient="records"))
 
@@ -177,9 +85,9 @@ def fit_curve(task: Mapping[str, Any]) -> dict:
     errors end as ``status="failed"`` with the reason; they are not raised.
     """
     from bayescale.data import prepare
+    from bayescale.fitting import run_fit
     from bayescale.priors import merge_priors, priors_to_dict
     from bayescale.registry import law_spec
-    from bayescale.result import ScalingFit
 
     start = time.perf_counter()
     spec = task["spec"]
@@ -199,12 +107,7 @@ def fit_curve(task: Mapping[str, Any]) -> dict:
         config.x_ref, config.y_scale = data.x_ref, data.y_scale
         law = law_spec(config.law)
         config.priors = priors_to_dict(merge_priors(law.function("default_priors")(data, config), spec["priors"]))
-        if config.sampler == "nutpie" and _supports_reuse(config.law):
-            fit = ScalingFit(_sample_reused(data, config), data, config)
-        else:
-            from bayescale.fitting import run_fit
-
-            fit = run_fit(data, config, progress=False, cores=1)
+        fit = run_fit(data, config, progress=False, cores=1)  # nutpie: compiled once per structure
         summary = fit.summary(prob=spec["prob"])
         stats = fit.idata["sample_stats"]
         diagnostics = {

@@ -100,20 +100,27 @@ def create_broken_model(
         Interval of ``log(x / x_ref)`` holding the breaks.
     noise, floor : str
         As in :func:`bayescale.model.create_power_model`.
+
+    Notes
+    -----
+    Data, the break window and the numeric prior parameters are ``pm.Data``, so one
+    compiled model serves every data set of the same structure (:mod:`bayescale.compiled`).
     """
     import pymc as pm
     import pytensor.tensor as pt
 
     from bayescale.laws import log_broken_reducible
-    from bayescale.model import _pooled
+    from bayescale.model import _pooled, _shared_prior, observed_data
 
     n_groups = len(coords["group"])
     k = len(coords["break"])
-    lo, hi = window
-    span = (hi - lo) / (1 + 2 * MARGIN)
     with pm.Model(coords=coords) as model:
+        priors = {name: _shared_prior(name, prior) for name, prior in priors.items()}
         u = pm.Data("log_x", log_x, dims="obs")
         g = pm.Data("group_index", group_index.astype("int64"), dims="obs")
+        lo = pm.Data("break_lo", float(window[0]))
+        hi = pm.Data("break_hi", float(window[1]))
+        span = (hi - lo) / (1 + 2 * MARGIN)
         alpha = priors["alpha"].create_variable("alpha")
         position = priors["break_position"].create_variable("break_position")
         log_break = pm.Deterministic("log_break", lo + (hi - lo) * pt.cumsum(position)[:k], dims="break")
@@ -132,13 +139,14 @@ def create_broken_model(
         )
         mean = e + pt.exp(log_r)
         sigma = priors["sigma"].create_variable("sigma")
+        y_data = observed_data(observed, noise)
         if noise == "lognormal":
-            pm.Normal("y_obs", pt.log(mean), sigma, observed=np.log(observed), dims="obs")
+            pm.Normal("y_obs", pt.log(mean), sigma, observed=y_data, dims="obs")
         elif noise == "studentt":
             nu = priors["nu"].create_variable("nu")
-            pm.StudentT("y_obs", nu=nu, mu=pt.log(mean), sigma=sigma, observed=np.log(observed), dims="obs")
+            pm.StudentT("y_obs", nu=nu, mu=pt.log(mean), sigma=sigma, observed=y_data, dims="obs")
         else:
-            pm.Normal("y_obs", mean, sigma, observed=observed, dims="obs")
+            pm.Normal("y_obs", mean, sigma, observed=y_data, dims="obs")
     return model
 
 

@@ -229,11 +229,19 @@ def create_chinchilla_model(
         Must hold ``"obs"``.
     noise : {"studentt", "lognormal", "normal"}
         Likelihood of the observed variable ``y_obs``.
+
+    Notes
+    -----
+    Data and numeric prior parameters are ``pm.Data``, so one compiled model serves every
+    data set of the same structure (:mod:`bayescale.compiled`).
     """
     import pymc as pm
     import pytensor.tensor as pt
 
+    from bayescale.model import _shared_prior, observed_data
+
     with pm.Model(coords=coords) as model:
+        priors = {name: _shared_prior(name, prior) for name, prior in priors.items()}
         u = pm.Data("log_params", log_params, dims="obs")
         w = pm.Data("log_tokens", log_tokens, dims="obs")
         log_e = priors["log_E"].create_variable("log_E")
@@ -245,13 +253,14 @@ def create_chinchilla_model(
         terms = pt.stack([pt.ones_like(u) * log_e, log_a - alpha * u, log_b - beta * w])
         log_mean = pt.logsumexp(terms, axis=0)
         sigma = priors["sigma"].create_variable("sigma")
+        y_data = observed_data(observed, noise)
         if noise == "studentt":
             nu = priors["nu"].create_variable("nu")
-            pm.StudentT("y_obs", nu=nu, mu=log_mean, sigma=sigma, observed=np.log(observed), dims="obs")
+            pm.StudentT("y_obs", nu=nu, mu=log_mean, sigma=sigma, observed=y_data, dims="obs")
         elif noise == "lognormal":
-            pm.Normal("y_obs", log_mean, sigma, observed=np.log(observed), dims="obs")
+            pm.Normal("y_obs", log_mean, sigma, observed=y_data, dims="obs")
         else:
-            pm.Normal("y_obs", pt.exp(log_mean), sigma, observed=observed, dims="obs")
+            pm.Normal("y_obs", pt.exp(log_mean), sigma, observed=y_data, dims="obs")
     return model
 
 
@@ -298,7 +307,7 @@ def fit_chinchilla(
     tune: int = 1000,
     chains: int = 4,
     seed: int | None = None,
-    sampler: str = "pymc",
+    sampler: str = "nutpie",
     target_accept: float = 0.95,
     progress: bool = True,
     cores: int | None = None,
@@ -328,12 +337,9 @@ def fit_chinchilla(
     data = prepare_chinchilla(df, x=x, y=y, noise=noise)
     config.x_ref, config.y_scale = data.n_ref, data.y_scale
     config.priors = priors_to_dict(merge_priors(default_priors(data, config), priors))
-    from bayescale.sampling import sample_model
+    from bayescale.sampling import sample_fit
 
-    idata = sample_model(
-        build_model(data, config), draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
-        target_accept=target_accept, progress=progress, cores=cores,
-    )
+    idata = sample_fit(lambda: build_model(data, config), config, progress=progress, cores=cores)
     return ChinchillaFit(idata, data, config)
 
 

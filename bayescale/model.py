@@ -36,13 +36,20 @@ def _shared_prior(name: str, prior):
 
     A model built this way can be compiled once and refitted to other curves by swapping
     data and prior parameters (data-dependent defaults such as the floor's prior mean)
-    without rebuilding the graph; see :mod:`bayescale.batch`.
+    without rebuilding the graph; see :mod:`bayescale.compiled`.
     """
     params = {
         key: pm.Data(f"prior_{name}_{key}", float(value)) if isinstance(value, int | float) else value
         for key, value in prior.parameters.items()
     }
-    return type(prior)(prior.distribution, **params)
+    return type(prior)(prior.distribution, dims=prior.dims, centered=prior.centered, transform=prior.transform,
+                       **params)
+
+
+def observed_data(observed: np.ndarray, noise: str):
+    """``pm.Data("y_data")``: ``log v`` under log-scale noise, else ``v`` (inside a model context)."""
+    values = np.log(observed) if noise in LOG_SCALE_NOISE else np.asarray(observed, dtype=float)
+    return pm.Data("y_data", values, dims="obs")
 
 
 def _pooled(name: str, priors: Mapping[str, Any], n_groups: int, dims: str, centered: bool = False):
@@ -128,10 +135,7 @@ def create_power_model(
 
         mean = log_power_law(u, e, log_a, alpha, pt.exp)
         sigma = priors["sigma"].create_variable("sigma")
-        if noise in LOG_SCALE_NOISE:
-            y_data = pm.Data("y_data", np.log(observed), dims="obs")
-        else:
-            y_data = pm.Data("y_data", np.asarray(observed, dtype=float), dims="obs")
+        y_data = observed_data(observed, noise)
         if noise == "lognormal":
             pm.Normal("y_obs", pt.log(mean), sigma, observed=y_data, dims="obs")
         elif noise == "studentt":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pymc as pm
@@ -61,3 +61,23 @@ def sample_model(
         )
         pm.compute_log_likelihood(idata, model=model, progressbar=False)
     return idata
+
+
+def sample_fit(
+    build: Callable[[], pm.Model], config, *, progress: bool = True, cores: int | None = None
+) -> xr.DataTree:
+    """Sample the model of a fit with ``config.sampler``; every law's fit goes through here.
+
+    ``nutpie`` (the default) compiles the model once per structure and reuses it
+    (:mod:`bayescale.compiled`); the other samplers build and sample ``build()`` with
+    :func:`sample_model`. Either way the result holds the posterior, the sampler
+    statistics and the pointwise log-likelihood of ``y_obs``.
+    """
+    if config.sampler == "nutpie":
+        from bayescale.compiled import sample_compiled
+
+        return sample_compiled(build, config, cores=cores)
+    return sample_model(
+        build(), draws=config.draws, tune=config.tune, chains=config.chains, seed=config.seed,
+        sampler=config.sampler, target_accept=config.target_accept, progress=progress, cores=cores,
+    )

@@ -179,15 +179,21 @@ def create_sigmoid_model(
         Eval-set size per observation.
     likelihood : {"betabinomial", "binomial"}
         Likelihood of the counts when ``trials`` is given (ignored otherwise).
+
+    Notes
+    -----
+    Data, eval-set sizes and numeric prior parameters are ``pm.Data``, so one compiled
+    model serves every data set of the same structure (:mod:`bayescale.compiled`).
     """
     import pymc as pm
     import pytensor.tensor as pt
 
     from bayescale.laws import sigmoid_law
-    from bayescale.model import _pooled
+    from bayescale.model import _pooled, _shared_prior
 
     n_groups = len(coords["group"])
     with pm.Model(coords=coords) as model:
+        priors = {name: _shared_prior(name, prior) for name, prior in priors.items()}
         u = pm.Data("log_x", log_x, dims="obs")
         g = pm.Data("group_index", group_index.astype("int64"), dims="obs")
         floor = priors["floor"].create_variable("floor")
@@ -199,8 +205,8 @@ def create_sigmoid_model(
         p = sigmoid_law(u, floor, ceiling, k, mid, pt.sigmoid)
         p = pt.clip(p, 1e-9, 1 - 1e-9)
         if trials is not None:
-            counts = np.round(accuracy * trials).astype("int64")
-            n = trials.astype("int64")
+            counts = pm.Data("y_data", np.round(accuracy * trials).astype("int64"), dims="obs")
+            n = pm.Data("trials", trials.astype("int64"), dims="obs")
             if likelihood == "binomial":
                 pm.Binomial("y_obs", n=n, p=p, observed=counts, dims="obs")
             else:
@@ -208,7 +214,8 @@ def create_sigmoid_model(
                 pm.BetaBinomial("y_obs", n=n, alpha=p * kappa, beta=(1 - p) * kappa, observed=counts, dims="obs")
         else:
             kappa = priors["kappa"].create_variable("kappa")
-            pm.Beta("y_obs", alpha=p * kappa, beta=(1 - p) * kappa, observed=squeezed(accuracy), dims="obs")
+            y_data = pm.Data("y_data", squeezed(accuracy), dims="obs")
+            pm.Beta("y_obs", alpha=p * kappa, beta=(1 - p) * kappa, observed=y_data, dims="obs")
     return model
 
 

@@ -1,4 +1,9 @@
-"""The compile cache: cold and warm caches give the same draws; hits and misses are observable."""
+"""The compile cache: hits and misses are observable, and never change the draws of a seed.
+
+A seed must give bitwise the same draws whether the model was compiled in this fit or reused
+from an earlier one, compiled afresh or loaded from the on-disk cache, fitted inline or in a
+worker process.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,100 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
+import pandas as pd
 import pytest
+
+import bayescale
+from bayescale.batch import fit_many
+from bayescale.compiled import cache_clear, cache_info
+
+TINY = {"draws": 60, "tune": 60, "chains": 2, "progress": False}
+
+
+def _curve(alpha: float = 0.3, n: int = 12, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = np.logspace(6, 10, n)
+    return pd.DataFrame({"n": x, "loss": 0.3 + 40.0 * x**-alpha * np.exp(rng.normal(0, 0.02, n))})
+
+
+def _alpha(fit) -> np.ndarray:
+    return fit.posterior["alpha"].values
+
+
+def test_a_second_fit_of_the_same_structure_does_not_compile_a_changed_one_does():
+    cache_clear()
+    bayescale.fit(_curve(0.3), x="n", y="loss", seed=1, **TINY)
+    assert cache_info() == {"hits": 0, "misses": 1, "size": 1}
+    # other values, another length, other prior numbers: same compiled program
+    bayescale.fit(_curve(0.4, n=9, seed=2), x="n", y="loss", seed=2, priors={"sigma": {"dist": "HalfNormal",
+                  "kwargs": {"sigma": 0.3}}}, **TINY)
+    assert cache_info() == {"hits": 1, "misses": 1, "size": 1}
+    # another noise, another prior family, another group count: new programs
+    bayescale.fit(_curve(0.3), x="n", y="loss", noise="studentt", seed=1, **TINY)
+    bayescale.fit(_curve(0.3), x="n", y="loss", seed=1, priors={"sigma": {"dist": "Exponential",
+                  "kwargs": {"lam": 10.0}}}, **TINY)
+    two = pd.concat([_curve(0.3).assign(g="a"), _curve(0.3, seed=1).assign(g="b")], ignore_index=True)
+    bayescale.fit(two, x="n", y="loss", group="g", seed=1, **TINY)
+    assert cache_info() == {"hits": 1, "misses": 4, "size": 4}
+
+
+def test_a_cache_hit_and_a_miss_give_bitwise_identical_draws_and_log_likelihood():
+    cache_clear()
+    bayescale.fit(_curve(0.25, n=20, seed=5), x="n", y="loss", seed=3, **TINY)  # compiles from other data
+    hit = bayescale.fit(_curve(0.4), x="n", y="loss", seed=7, **TINY)
+    cache_clear()
+    miss = bayescale.fit(_curve(0.4), x="n", y="loss", seed=7, **TINY)
+    assert cache_info()["misses"] == 1
+    np.testing.assert_array_equal(_alpha(hit), _alpha(miss))
+    np.testing.assert_array_equal(hit.idata["log_likelihood"]["y_obs"].values,
+                                  miss.idata["log_likelihood"]["y_obs"].values)
+
+
+def test_the_log_likelihood_is_pymcs_pointwise_log_likelihood():
+    import pymc as pm
+
+    from bayescale.fitting import build_model
+
+    fit = bayescale.fit(_curve(0.3), x="n", y="loss", noise="studentt", seed=4, **TINY)
+    reference = pm.compute_log_likelihood(fit.idata.copy(), model=build_model(fit.data, fit.config),
+                                          extend_inferencedata=False, progressbar=False)
+    np.testing.assert_array_equal(fit.idata["log_likelihood"]["y_obs"].values, reference["y_obs"].values)
+
+
+def _three_curves() -> pd.DataFrame:
+    return pd.concat([_curve(a, seed=i).assign(task=t) for i, (t, a) in enumerate({"a": 0.25, "b": 0.35,
+                                                                                     "c": 0.45}.items())],
+                     ignore_index=True)
+
+
+@pytest.mark.slow
+def test_seeds_reproduce_bitwise_inline_in_local_processes_and_with_bayescale_fit():
+    df = _three_curves()
+    inline = fit_many(df, by="task", x="n", y="loss", seed=9, workers=1, **TINY)
+    pooled = fit_many(df, by="task", x="n", y="loss", seed=9, workers=2, **TINY)
+    pd.testing.assert_frame_equal(pooled.summary, inline.summary)
+    single = bayescale.fit(df[df["task"] == "b"], x="n", y="loss", seed=int(inline.status.set_index("task")
+                           .loc["b", "seed"]), **TINY)
+    pd.testing.assert_frame_equal(
+        inline.summary[inline.summary["task"] == "b"].drop(columns="task").set_index("parameter").rename_axis(None),
+        single.summary(),
+    )
+
+
+@pytest.mark.slow
+def test_seeds_reproduce_bitwise_on_a_dask_cluster():
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    df = _three_curves()
+    inline = fit_many(df, by="task", x="n", y="loss", seed=9, workers=1, **TINY)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        remote = fit_many(df, by="task", x="n", y="loss", seed=9, executor="dask",
+                          scheduler=cluster.scheduler_address, **TINY)
+    pd.testing.assert_frame_equal(remote.summary, inline.summary)
+
 
 _FIT = textwrap.dedent(
     """
@@ -24,18 +122,28 @@ _FIT = textwrap.dedent(
 )
 
 
-def _draws_in_fresh_process(compiledir, sampler: str) -> str:
+def _start(compiledir, sampler: str) -> subprocess.Popen:
     env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={compiledir}", "NUMBA_CACHE_DIR": str(compiledir)}
-    done = subprocess.run([sys.executable, "-c", _FIT, sampler], env=env, capture_output=True, text=True,
-                          timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout.strip().splitlines()[-1]
+    return subprocess.Popen([sys.executable, "-c", _FIT, sampler], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _draws(process: subprocess.Popen) -> str:
+    out, err = process.communicate(timeout=900)
+    assert process.returncode == 0, err[-2000:]
+    return out.strip().splitlines()[-1]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sampler", ["pymc"])
-def test_cold_and_warm_disk_cache_give_bitwise_identical_draws(tmp_path, sampler):
-    cold = _draws_in_fresh_process(tmp_path, sampler)  # compiles into the empty folder
+def test_cold_and_warm_disk_cache_give_bitwise_identical_draws_with_pymc(tmp_path):
+    cold = _draws(_start(tmp_path, "pymc"))  # compiles into the empty folder
     assert any(tmp_path.iterdir()), "the fit wrote nothing to the compile cache"
-    warm = _draws_in_fresh_process(tmp_path, sampler)  # loads what the first process compiled
-    assert cold == warm
+    assert _draws(_start(tmp_path, "pymc")) == cold  # loads what the first process compiled
+
+
+@pytest.mark.slow
+def test_processes_compiling_into_one_empty_cache_at_once_neither_corrupt_it_nor_change_the_draws(tmp_path):
+    first, second = _start(tmp_path, "nutpie"), _start(tmp_path, "nutpie")
+    cold = {_draws(first), _draws(second)}
+    assert len(cold) == 1
+    assert _draws(_start(tmp_path, "nutpie")) == cold.pop()  # a later process reads the shared cache
