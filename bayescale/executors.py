@@ -52,12 +52,14 @@ class WorkerDied(BayescaleError):
 
 
 # ---------------------------------------------------------------------- local worker processes
-# Why forkserver (Linux): ``fork`` is unsafe here, the caller already runs native threads by then
-# (jemalloc's background thread from pyarrow, nutpie's runtime after a fit in the same session), and
-# a fork can copy a lock one of them holds and hang. ``spawn`` is safe but every worker imports
-# numpy, pandas and PyMC again. A forkserver is a fresh single-purpose interpreter that imports
-# them once (_FORKSERVER_PRELOAD: no module that starts threads, so nutpie is left out) and forks
-# every worker from itself; measured in benchmarks/bench_workers.py.
+# Why forkserver (Linux): plain ``fork`` is unsafe, the caller runs native threads by then (OpenBLAS's
+# pool and jemalloc's background thread at import, nutpie's runtime once it has sampled in this
+# session, a notebook's own threads) and a fork copies any lock one of them holds, which can hang the
+# worker. ``spawn`` is safe but every worker imports numpy, pandas and PyMC again. A forkserver is a
+# fresh interpreter that imports them once and forks every worker from itself. It preloads only
+# modules whose threads are fork-safe (OpenBLAS and jemalloc register fork handlers); nutpie starts a
+# thread of its own at import and is left out. Measured with benchmarks/bench_workers.py (2 workers,
+# 2 busy cores): start-up 18.4 s against 19.7 s for spawn, 141 MB unique memory per worker against 181.
 _FORKSERVER_PRELOAD = ["bayescale._forkserver", "bayescale.batch", "bayescale.backtest", "bayescale.power", "pymc"]
 
 
