@@ -266,10 +266,13 @@ class DaskExecutor:
             ) from exc
         self._cluster = None
         if scheduler is None:
-            self._cluster = LocalCluster(
-                n_workers=int(workers or os.cpu_count() or 1), threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=None,
-            )
+            # its nannies spawn the workers while this call runs; like ours, they need nothing from __main__
+            # (a worker Dask restarts later does re-run it)
+            with _caller_main_hidden():
+                self._cluster = LocalCluster(
+                    n_workers=int(workers or os.cpu_count() or 1), threads_per_worker=1, processes=True,
+                    host="127.0.0.1", dashboard_address=None,
+                )
             self._client = Client(self._cluster)
         else:
             try:

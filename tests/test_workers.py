@@ -35,16 +35,16 @@ def _python(args, **kwargs):
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300, **kwargs)
 
 
-@pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
-def test_a_script_fed_on_stdin_runs_on_several_workers(start_method, tmp_path):
-    script = SCRIPT.replace("workers=2,", "workers=2, executor='local',")
-    if start_method == "spawn":  # the path of other systems, where this failed the same way
+@pytest.mark.parametrize("how", ["forkserver", "spawn", "dask"])
+def test_a_script_fed_on_stdin_runs_on_several_workers(how, tmp_path):
+    script = SCRIPT.replace("workers=2,", f"workers=2, executor={'dask' if how == 'dask' else 'local'!r},")
+    if how == "spawn":  # the path of other systems, where this failed the same way
         script = "import bayescale.executors as ex; ex.LocalExecutor.__init__.__defaults__ = (None, 'spawn')\n" + script
     run = _python(["-"], input=script, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "<BatchResult 2 curves by ['task']: 0 ok, 2 failed>" in run.stdout
     assert run.stdout.splitlines()[-1] == "True"  # each curve reached fit_curve in a worker and failed there
-    assert "Traceback" not in run.stderr
+    assert "Traceback" not in run.stderr and "<stdin>" not in run.stderr
 
 
 def test_a_script_without_main_guard_runs_once(tmp_path):
