@@ -120,9 +120,7 @@ def load_spec(path) -> Spec:
     for key in ("x", "y"):
         if key not in model:
             raise SpecError(f"{where}: [model] needs '{key}' (the column of the {'scale' if key == 'x' else 'metric'})")
-    at = tables["predict"].get("at")
-    if at is not None and (not isinstance(at, list) or not all(isinstance(v, int | float) for v in at)):
-        raise SpecError(f"{where}: predict.at must be a list of numbers, got {at!r}")
+    check_values(tables, where)
     disc = tables["predict"].get("discrepancy")
     if disc is not None:
         if isinstance(disc, bool) or not isinstance(disc, int | float) or not 0 <= disc < float("inf"):
@@ -133,6 +131,48 @@ def load_spec(path) -> Spec:
                             f"apply to the {model['law']!r} law")
     check_reach(tables["reach"], model, where)
     return Spec(path=path, title=str(raw.get("title", path.stem)), **tables)
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_values(tables: dict, where: str) -> None:
+    """Refuse, before any data is read, values of the wrong kind in ``[model]``, ``[predict]``, ``[output]``."""
+    priors = tables["model"].get("priors")
+    if priors is not None and not isinstance(priors, dict):
+        raise SpecError(f"{where}: model.priors must be a table of priors by parameter name, got {priors!r}")
+    predict = tables["predict"]
+    at = predict.get("at")
+    if at is not None and (not isinstance(at, list) or not all(_number(v) and 0 < v < float("inf") for v in at)):
+        raise SpecError(f"{where}: predict.at must be a list of finite numbers > 0, got {at!r}")
+    prob = predict.get("prob")
+    if prob is not None and not (_number(prob) and 0 < prob < 1):
+        raise SpecError(f"{where}: predict.prob must be a number between 0 and 1, got {prob!r}")
+    groups = predict.get("groups")
+    if groups is not None and not (isinstance(groups, list) and groups and all(isinstance(g, str) for g in groups)):
+        raise SpecError(f"{where}: predict.groups must be a list of group names, got {groups!r}")
+    for key, value in tables["output"].items():
+        if not isinstance(value, str) or not value:
+            raise SpecError(f"{where}: output.{key} must be a file name, got {value!r}")
+
+
+def check_groups(spec: Spec, frame: pd.DataFrame, names, key: str) -> None:
+    """Refuse group names (``key`` in the spec) that are not in the data's group column."""
+    from bayescale.posterior import NEW_GROUP
+
+    if names is None:
+        return
+    column = spec.model.get("group")
+    if column is None:
+        raise SpecError(f"{spec.path}: {key} needs a grouped fit ([model] group = ...); this one has no groups")
+    if column not in frame.columns:
+        return  # bayescale.fit names the missing group column
+    wanted = [names] if isinstance(names, str) else list(names)
+    known = set(map(str, frame[column]))
+    unknown = [g for g in wanted if g not in known and g != NEW_GROUP]
+    if unknown:
+        raise SpecError(f"{spec.path}: {key} {', '.join(map(repr, unknown))} not in the data's column {column!r}")
 
 
 def check_reach(reach: dict, model: dict, where: str) -> None:

@@ -102,3 +102,58 @@ def test_fit_command_prints_tables_and_writes_outputs(csv, tmp_path, capsys):
         capsys.readouterr().out
     plain, wide = fit.predict([1e11], "web"), fit.predict([1e11], "web", discrepancy=0.05)
     assert (wide["upper"] - wide["lower"]).iloc[0] > (plain["upper"] - plain["lower"]).iloc[0]
+
+
+def test_flag_table_leads_with_warnings_and_summarises_info(capsys):
+    import pandas as pd
+
+    from bayescale.commands._common import print_flags
+    from bayescale.flags import COLUMNS
+
+    rows = [("regime", "info", g, None, "regime: scaling", 1.0) for g in "abc"]
+    rows += [("extrapolation", "info", g, x, f"x={x:g} is 0.5 decades outside", 0.5) for g in "abc" for x in (1e6, 1e7)]
+    rows += [("sampler_ess", "warning", None, None, "min bulk/tail ESS 258 < 400", 258.0),
+             ("narrow_range", "warning", "c", None, "x spans only 0.11 decades", 0.11)]
+    flags = pd.DataFrame(rows, columns=COLUMNS)
+    print_flags(flags, plain=True)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "Flags: 2 warnings, 9 info, one line per kind (--all-flags lists every row)"
+    body = [line.split() for line in lines[2:]]
+    assert [b[:2] for b in body] == [["warning", "sampler_ess"], ["warning", "narrow_range"], ["info", "regime"],
+                                     ["info", "extrapolation"]]
+    assert " ".join(body[2]) == "info regime 3 groups regime: scaling"
+    assert " ".join(body[3]) == "info extrapolation 3 groups, 2 targets e.g. a: x=1e+06 is 0.5 decades outside"
+    print_flags(flags, plain=True, all_flags=True)  # one row per distinct message, groups merged
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "Flags: 2 warnings, 9 info"
+    assert len(lines) == 2 + 2 + 1 + 2 and lines[2].split()[0] == "warning" and "a, b, c" in lines[4]
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    import bayescale as bs
+
+    path = tmp_path_factory.mktemp("saved") / "fit.nc"
+    df = power_law_data(offsets=(300.0, 600.0), n=10, groups=["web", "code"], seed=2)
+    bs.fit(df, x="params", y="loss", group="group", draws=30, tune=30, chains=1, cores=1, seed=5,
+           progress=False).save(path)
+    return path
+
+
+def test_predict_serves_a_saved_fit_without_refitting(saved, tmp_path, capsys, monkeypatch):
+    import bayescale as bs
+    import bayescale.fitting
+    from bayescale.console import format_number
+
+    monkeypatch.setattr(bayescale.fitting, "run_fit", None)  # any refit would fail
+    plot, html = tmp_path / "p.svg", tmp_path / "r.html"
+    assert main(["predict", str(saved), "--at", "1e10", "--group", "web", "--prob", "0.8", "--plain",
+                 "--plot", str(plot), "--report", str(html)]) == 0
+    out = capsys.readouterr().out
+    expected = bs.load(saved).predict([1e10], "web", prob=0.8)
+    assert "Predictions (80% predictive interval)" in out
+    row = next(line for line in out.splitlines() if line.split()[:2] == ["web", "1e+10"])
+    assert row.split()[2:5] == [format_number(float(expected[c].iloc[0])) for c in ("median", "lower", "upper")]
+    assert plot.read_text().startswith("<?xml") and "bayescale predict" in html.read_text()
+    assert main(["predict", str(saved), "--at", "1e10", "--plain", "--all-flags"]) == 0
+    assert "--all-flags lists every row" not in capsys.readouterr().out

@@ -115,6 +115,19 @@ CASES = {
                              ["error: cannot write plot '/proc/x/fit.png': folder '/proc' does not accept new files"]),
     "spec output, data missing": ({"study.toml": SPEC + "[output]\nsave = 'out/fit.nc'\n"}, ["run", "study.toml"],
                                   ["data.path 'runs.csv' not found"]),
+    "spec negative target": ({"study.toml": SPEC + "[predict]\nat = [1e9, -1]\n", "runs.csv": GOOD},
+                             ["run", "study.toml"],
+                             ["error: study.toml: predict.at must be a list of finite numbers > 0, "
+                              "got [1000000000.0, -1]"]),
+    "spec prob": ({"study.toml": SPEC + "[predict]\nprob = 90\n", "runs.csv": GOOD}, ["run", "study.toml"],
+                  ["error: study.toml: predict.prob must be a number between 0 and 1, got 90"]),
+    "spec unknown group": ({"study.toml": SPEC.replace("y = 'loss'", "y = 'loss'\ngroup = 'g'")
+                            + "[predict]\ngroups = ['a', 'web']\n", "runs.csv": GOOD}, ["run", "study.toml"],
+                           ["error: study.toml: predict.groups 'web' not in the data's column 'g'"]),
+    "spec output not a name": ({"study.toml": SPEC + "[output]\nplot = 5\n", "runs.csv": GOOD}, ["run", "study.toml"],
+                               ["error: study.toml: output.plot must be a file name, got 5"]),
+    "spec priors not a table": ({"study.toml": SPEC + "priors = 3\n", "runs.csv": GOOD}, ["run", "study.toml"],
+                                ["error: study.toml: model.priors must be a table of priors by parameter name"]),
     "claim file": ({"claim.toml": "[data]\ndataset = 'chinchilla'\n[model]\nlaw = 'chinchilla'\n[claim]\n"},
                    ["run", "claim.toml"],
                    ["error: claim.toml is a claim file (it has a [claim] table), not a study spec; "

@@ -187,8 +187,8 @@ def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None
         print(f"\nwrote figure {plot}")
     if save:
         make_parent(save)
-        fit.save(save)
-        print(f"wrote fit {save}")
+        written = fit.save(save)  # a stacked fit writes one file per law (fit.power.nc, fit.broken.nc)
+        print(f"wrote fit {', '.join(written) if written else save}")
 
 
 def add_reach_option(parser: argparse.ArgumentParser) -> None:

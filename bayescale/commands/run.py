@@ -25,21 +25,13 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     import bayescale
-    from bayescale.spec import load_data, load_spec
+    from bayescale.spec import check_groups, load_data, load_spec
 
     spec = load_spec(args.spec)
     frame = load_data(spec)
     reach_groups = spec.reach.get("group")
-    if reach_groups is not None:
-        from bayescale.errors import SpecError
-        from bayescale.posterior import NEW_GROUP
-
-        wanted = [reach_groups] if isinstance(reach_groups, str) else reach_groups
-        known = set(map(str, frame[spec.model["group"]])) if spec.model["group"] in frame.columns else set()
-        unknown = [g for g in wanted if g not in known and g != NEW_GROUP]
-        if unknown:
-            raise SpecError(f"{args.spec}: reach.group {', '.join(map(repr, unknown))} not in the data's "
-                            f"column {spec.model['group']!r}")
+    check_groups(spec, frame, spec.predict.get("groups"), "predict.groups")
+    check_groups(spec, frame, reach_groups, "reach.group")
     plot = args.plot or spec.output.get("plot")
     save = args.save or spec.output.get("save")
     html = args.report or spec.output.get("report")
