@@ -133,7 +133,34 @@ def test_no_worker_outlives_a_driver_killed_with_sigkill(command, tmp_path):
     descendants = process.children(recursive=True)
     driver.send_signal(signal.SIGKILL)
     driver.wait(timeout=30)
-    gone, alive = psutil.wait_procs(descendants, timeout=10)
+    gone, alive = psutil.wait_procs(descendants, timeout=5)
     left = [(p.pid, " ".join(p.cmdline())[:80]) for p in alive if p.status() != psutil.STATUS_ZOMBIE]
     assert not left, f"processes left after the driver was killed: {left}"
     assert len(gone) >= 3  # 2 workers and the resource tracker (and the forkserver)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forkserver workers of Linux")
+def test_a_worker_killed_during_a_cli_run_is_reported_as_killed_by_sigkill(tmp_path):
+    """What an out-of-memory kill looks like: one line naming SIGKILL and the fix, exit code 2."""
+    csv = tmp_path / "curves.csv"
+    _curves_csv(csv)
+    driver = subprocess.Popen([sys.executable, "-m", "bayescale.cli", "fit-many", str(csv), "--by", "task", "--x",
+                               "params", "--y", "loss", "--workers", "2", "--draws", "100", "--tune", "100",
+                               "--chains", "1", "--quiet", "--out", str(tmp_path / "out")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    workers: list[psutil.Process] = []
+    while time.monotonic() < deadline and driver.poll() is None and len(workers) < 2:
+        # forked by the forkserver, itself a child of the driver
+        workers = [p for p in psutil.Process(driver.pid).children(recursive=True) if p.ppid() != driver.pid]
+        time.sleep(0.1)
+    assert len(workers) == 2, driver.communicate()[1][-2000:]
+    workers[0].send_signal(signal.SIGKILL)
+    _, err = driver.communicate(timeout=120)
+    assert driver.returncode == 2, err[-2000:]
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("error: a worker process was killed by SIGKILL: on Linux usually the out-of-memory "
+                                "killer (`dmesg` says); use fewer workers or fewer draws per curve; ")
+    assert lines[-1].endswith("rerun with resume (--resume) to go on")
+    assert "Traceback" not in err
