@@ -211,3 +211,19 @@ def test_verdict_thresholds_on_known_draws():
     assert off["verdict"] == "not supported"
     outside = judge(10.0, (10.5, 11.0))
     assert "lies outside its own interval" in outside["notes"][0]
+
+
+@pytest.mark.slow
+def test_reach_claims_on_the_compute_optimal_loss(fit):
+    from bayescale.reach import chinchilla_reach
+
+    budget = float(chinchilla_reach(2.2, *TRUE.values()))  # compute at which the true optimal loss is 2.2
+    result = audit(claim(reach=[{"label": "true", "target": 2.2, "by": 10 * budget},
+                                {"label": "false", "target": 2.2, "by": budget / 10},
+                                {"label": "below the floor", "target": 1.7, "by": 1e30}]), fit=fit)
+    assert result.verdicts() == {"true": "supported", "false": "not supported", "below the floor": "not supported"}
+    assert result.evidence["below the floor"]["p_never"] > 0.99
+    rows = result.items.set_index("item")
+    assert rows.loc["true", "posterior_median"] == pytest.approx(budget, rel=0.2)
+    assert "true" in set(result.recommendations["item"])  # finite reach draws get the linearised rule
+    assert "below the floor" not in set(result.recommendations["item"])

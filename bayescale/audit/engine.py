@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bayescale.audit.claims import load_claim_data, parse_claim
@@ -29,7 +30,9 @@ def _chinchilla_item(ctx: Context, item) -> tuple[Outcome, Any]:
     if item.kind == "reach":
         from bayescale.audit.curves import reach
 
-        return reach(ctx, item), None
+        outcome = reach(ctx, item)
+        q = outcome.evidence[item.name]["draws"]
+        return outcome, q if np.all(np.isfinite(q)) and np.all(q > 0) else None  # a never-reached target: no rule
     draws = item_draws(ctx.fit, item)
     row = evaluate_item(draws, item, ctx.n_obs)
     flags = [dict(f, item=item.name) for f in item_flags(ctx.fit, item)]
