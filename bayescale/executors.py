@@ -131,26 +131,24 @@ def _caller_main_hidden():
             main.__dict__.update(saved)
 
 
-class _SpawnProcess(mp_context.SpawnProcess):
-    @staticmethod
-    def _Popen(process_obj):
+def _without_main(context: type) -> tuple[type, type]:
+    """Subclasses of a multiprocessing context class and of its process class, whose processes start
+    without the caller's ``__main__``; bind the process class to the module attribute ``_<its name>``
+    (a process object is pickled by reference to it)."""
+    base = context.Process
+
+    def launch(process_obj):
         with _caller_main_hidden():
-            return mp_context.SpawnProcess._Popen(process_obj)
+            return base._Popen(process_obj)
+
+    name = f"_{base.__name__}"
+    process = type(name, (base,), {"_Popen": staticmethod(launch), "__module__": __name__, "__qualname__": name})
+    return process, type(f"_{context.__name__}", (context,), {"Process": process})
 
 
-class _SpawnContext(mp_context.SpawnContext):
-    Process = _SpawnProcess
-
-
+_SpawnProcess, _SpawnContext = _without_main(mp_context.SpawnContext)
 if sys.platform != "win32":
-    class _ForkServerProcess(mp_context.ForkServerProcess):
-        @staticmethod
-        def _Popen(process_obj):
-            with _caller_main_hidden():
-                return mp_context.ForkServerProcess._Popen(process_obj)
-
-    class _ForkServerContext(mp_context.ForkServerContext):
-        Process = _ForkServerProcess
+    _ForkServerProcess, _ForkServerContext = _without_main(mp_context.ForkServerContext)
 
 
 def worker_context(method: str | None = None):
