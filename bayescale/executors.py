@@ -231,7 +231,7 @@ class LocalExecutor:
                 except BrokenProcessPool as exc:
                     self.close()
                     raise WorkerDied(
-                        f"{worker_death(self._processes)}; {len(pending) + 1} tasks were running or queued; "
+                        f"{worker_death(self._processes)}; tasks not finished: {len(pending) + 1}; "
                         "finished results are kept in the output folder (if one was given): rerun with resume "
                         "(--resume) to go on"
                     ) from exc

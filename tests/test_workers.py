@@ -77,7 +77,8 @@ def test_a_worker_that_exits_is_named_with_its_code():
 
 
 def test_a_worker_killed_by_another_signal_is_named():
-    with pytest.raises(WorkerDied, match=r"^a worker process was killed by SIGSEGV; 1 tasks were running"):
+    with pytest.raises(WorkerDied, match=r"^a worker process was killed by SIGSEGV; tasks not finished: 1; "
+                                         r"finished results are kept"):
         list(LocalExecutor(1).map_unordered(signal.raise_signal, [("a", signal.SIGSEGV)]))
 
 
