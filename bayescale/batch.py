@@ -162,6 +162,9 @@ class BatchResult:
     status : pandas.DataFrame
         One row per curve: ``status`` (``ok`` / ``failed``), ``reason``, ``seed``,
         ``n_points``, ``seconds`` and sampler diagnostics.
+    set_aside : list of dict
+        Curves a resumed run fitted again because a file of theirs could not be read:
+        ``curve_id``, ``key``, ``file``, ``reason`` and ``moved_to`` (under ``quarantine/``).
     """
 
     def __init__(self, records, by: Sequence[str], *, fits: Mapping[str, Any] | None = None,
@@ -171,8 +174,6 @@ class BatchResult:
         self._fits = dict(fits or {})
         self.root = Path(root) if root is not None else None
         self.manifest = dict(manifest or {})
-        #: curves a resumed run fitted again because a file of theirs could not be read: ``curve_id``,
-        #: ``key``, ``file``, ``reason``, ``moved_to`` (under ``root/quarantine/``)
         self.set_aside: list[dict] = []
         self.summary = self._table("summary")
         self.predictions = self._table("predictions")
@@ -397,7 +398,8 @@ def fit_many(
         Output folder: each finished curve is written at once (see :mod:`bayescale.store`).
     resume : bool
         Finish the run recorded in ``out``, skipping finished curves. Refused if the data,
-        spec or seed differ.
+        spec or seed differ. A curve whose record or fit file cannot be read back is moved to
+        ``out/quarantine/``, named in a :class:`~bayescale.errors.DataWarning` and fitted again.
     executor : {"local", "dask"}
         Local processes (``workers``, default all cores; ``workers=1`` runs in this
         process) or a Dask ``distributed`` cluster (``scheduler`` address, or a
