@@ -295,7 +295,7 @@ class CurveStore:
     def _set_aside(self, curve_id: str, exc: UnreadableFile) -> None:
         folder = self.root / QUARANTINE
         folder.mkdir(exist_ok=True)
-        moved = []
+        moved, others = [], []
         for path in sorted((self.root / CURVES).glob(f"{curve_id}.*")):
             target, n = folder / path.name, 0
             while target.exists():  # the same curve damaged again in a later run: keep both
@@ -303,11 +303,11 @@ class CurveStore:
                 target = folder / f"{path.name}.{n}"
             os.replace(path, target)
             moved.append(target)
+            others += [path.name] if path.name != exc.path.name else []
         bad = exc.path.relative_to(self.root) if exc.path.is_relative_to(self.root) else exc.path
         entry = {"curve_id": curve_id, "file": str(bad), "reason": exc.reason,
                  "moved_to": [str(m.relative_to(self.root)) for m in moved]}
         self.set_aside.append(entry)
-        others = [m.name for m in moved if m.name != exc.path.name]
         along = f" (with {', '.join(others)})" if others else ""
         warnings.warn(f"{str(self.root / bad)!r} cannot be read ({exc.reason}); set aside in "
                       f"{str(folder)!r}{along}, curve {curve_id} is fitted again", DataWarning, stacklevel=3)

@@ -219,3 +219,33 @@ def test_ctrl_c_keeps_finished_curves_and_says_how_to_resume(tmp_path, monkeypat
     monkeypatch.setattr(batch_module, "fit_curve", real)
     finished = _run(df, out=tmp_path / "py", resume=True)
     assert len(finished) == 5 and (finished.status["status"] == "ok").all()
+
+
+def test_the_store_sets_aside_each_damaged_curve_and_keeps_every_copy(tmp_path):
+    """No sampling: records written by hand, damaged twice, and an ok record whose fit file is gone."""
+    from bayescale.store import FORMAT, CurveStore
+
+    out = tmp_path / "out"
+    manifest = {"format": FORMAT, "data_hash": "h", "spec": {}, "seed": 1}
+    with CurveStore.open(out, manifest) as store:
+        store.write_curve({"curve_id": "a-1", "status": "failed"})
+        store.write_curve({"curve_id": "b-2", "status": "failed"})
+        store.write_curve({"curve_id": "c-3", "status": "ok", "fit_file": "curves/c-3.nc"})  # no .nc written
+    for round_ in (1, 2):
+        (out / "curves" / "a-1.json").write_text('{"curve_id": "a-')
+        with CurveStore.open(out, manifest, resume=True) as store, pytest.warns(DataWarning) as caught:
+            done = store.read_finished(["a-1", "b-2", "c-3", "d-4"])
+            assert sorted(done) == ["b-2"] + (["c-3"] if round_ == 2 else [])
+            assert [e["curve_id"] for e in store.set_aside] == ["a-1"] + (["c-3"] if round_ == 1 else [])
+            store.write_curve({"curve_id": "a-1", "status": "failed"})  # fitted again
+            if round_ == 1:
+                store.write_curve({"curve_id": "c-3", "status": "failed"})
+        messages = [str(w.message) for w in caught]
+        assert messages[0].startswith(f"{str(out / 'curves' / 'a-1.json')!r} cannot be read (JSONDecodeError: ")
+        assert messages[0].endswith(f"set aside in {str(out / 'quarantine')!r}, curve a-1 is fitted again")
+        if round_ == 1:
+            assert messages[1].startswith(f"{str(out / 'curves' / 'c-3.nc')!r} cannot be read (missing); set aside")
+            assert messages[1].endswith("(with c-3.json), curve c-3 is fitted again")
+    assert sorted(p.name for p in (out / "quarantine").iterdir()) == ["a-1.json", "a-1.json.1", "c-3.json"]
+    assert (out / "quarantine" / "a-1.json").read_text() == '{"curve_id": "a-'  # kept as found, never deleted
+    assert sorted(p.name for p in (out / "curves").iterdir()) == ["a-1.json", "b-2.json", "c-3.json"]
