@@ -67,8 +67,9 @@ def target_flags(fit, item_name: str, at: Sequence[float], groups: Sequence[str 
             continue
         x = np.nan if row.x is None else float(row.x)
         if row.code in ("narrow_range", "few_points") or np.any(np.isclose(x, list(at))):
+            message = f"{row.group}: {row.message}" if row.group is not None else row.message
             out.append({"code": row.code, "severity": row.severity, "item": item_name,
-                        "message": row.message, "value": row.value})
+                        "message": message, "value": row.value})
     return out
 
 

@@ -59,7 +59,8 @@ def _generic_recommendations(candidates: dict[str, pd.DataFrame]):
         return empty, empty, {}
     widths = pd.concat(frames, ignore_index=True)[["item", "group", "x", "runs", "width_factor"]]
     recs = widths.loc[widths.groupby("item", sort=False)["width_factor"].idxmin()].reset_index(drop=True)
-    more = {r.item: f"x={r.x:.3g} ({r.group}): width x{r.width_factor:.2f}" for r in recs.itertuples()}
+    more = {r.item: f"x={r.x:.3g}{f' ({r.group})' if isinstance(r.group, str) else ''}: width x{r.width_factor:.2f}"
+            for r in recs.itertuples()}
     return recs, widths, more
 
 

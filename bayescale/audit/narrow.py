@@ -58,7 +58,8 @@ def narrowing(fit, quantity: np.ndarray, groups: Sequence[str | None], runs: int
     """Expected ``width_factor`` of ``quantity`` after ``runs`` runs at each candidate scale and group.
 
     ``quantity`` holds one draw per posterior draw (in the posterior's order); non-finite
-    draws (a target never reached) are left out. Returns columns ``group``, ``x``, ``runs``,
+    draws (a target never reached) are left out. Returns columns ``group`` (None for an
+    ungrouped fit), ``x``, ``runs``,
     ``width_factor`` (empty when fewer than 20 finite draws remain).
     """
     q = np.asarray(quantity, dtype=float)
@@ -78,7 +79,7 @@ def narrowing(fit, quantity: np.ndarray, groups: Sequence[str | None], runs: int
             denom = float(np.var(f[:, i])) + noise / runs
             left = var_q - cov**2 / denom if denom > 0 else var_q
             factor = math.sqrt(max(left, 0.0) / var_q) if var_q > 0 else 1.0
-            rows.append({"group": name, "x": float(xc), "runs": runs, "width_factor": factor})
+            rows.append({"group": g, "x": float(xc), "runs": runs, "width_factor": factor})
     return pd.DataFrame(rows)
 
 
