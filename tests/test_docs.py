@@ -56,7 +56,8 @@ def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
     cache = tmp_path_factory.mktemp("notebooks")
     _pre_executed(cache)
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", BAYESCALE_NOTEBOOK_CACHE=str(cache))
+    # REUSE: the copies stay valid even if the package changes while the site builds
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", BAYESCALE_NOTEBOOK_CACHE=str(cache), BAYESCALE_DOCS_REUSE="1")
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
