@@ -61,6 +61,13 @@ CASES = {
                         ["error: groups 'lonely' in column 'g' have a single point"]),
     "unknown law": ({"runs.csv": GOOD}, ["fit", "runs.csv", *FIT, "--law", "exp"],
                     ["error: unknown law 'exp'; expected one of: broken, chinchilla, power, sigmoid"]),
+    "backtest unknown law": ({"runs.csv": GOOD}, ["backtest", "runs.csv", *FIT, "--law", "exp"],
+                             ["error: unknown law 'exp'; expected one of: broken, chinchilla, power, sigmoid"]),
+    "fit-many unknown law": ({"runs.csv": GOOD}, ["fit-many", "runs.csv", "--by", "g", *FIT, "--law", "exp"],
+                             ["error: unknown law 'exp'; expected one of: broken, chinchilla, power, sigmoid"]),
+    "two x columns": ({"runs.csv": GOOD}, ["fit", "runs.csv", "--x", "params", "g", "--y", "loss"],
+                      ["error: --x takes one column, or two (params tokens) for the chinchilla law; got params g "
+                       "for --law power"]),
     "at not a number": ({"runs.csv": GOOD}, ["fit", "runs.csv", *FIT, "--at", "1e10", "ten"],
                         ["error: argument --at: expected a number, got 'ten'"]),
     "at negative": ({"runs.csv": GOOD}, ["fit", "runs.csv", *FIT, "--at", "-1e10"],

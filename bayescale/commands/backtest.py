@@ -72,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
     for name in ("workers", "n_boot", "draws", "tune", "chains"):
         _positive(getattr(args, name), name.replace("_", "-"))
     check_outputs(tables=[args.table], plots=[args.plot_calibration, args.plot_error], folder=args.out)
+    if args.law != "auto":  # an unknown law would otherwise fail once per curve, after the baselines ran
+        from bayescale.registry import law_spec
+
+        law_spec(args.law)
     split = [item for spec in args.split for item in _expand(spec)] if args.split else 0.6
     group = args.group[0] if args.group and len(args.group) == 1 else args.group
     result = backtest(

@@ -56,6 +56,11 @@ def run(args) -> int:
         refuse_laws(args.law, "--discrepancy")
     trials = int(args.trials) if args.trials and args.trials.isdigit() else args.trials
     x = args.x[0] if len(args.x) == 1 else args.x
+    if len(args.x) > 2 or len(args.x) == 2 and args.law != ["chinchilla"]:
+        from bayescale.errors import LawError
+
+        raise LawError(f"--x takes one column, or two (params tokens) for the chinchilla law; got "
+                       f"{' '.join(args.x)} for --law {' '.join(args.law)}")
     if args.reach:
         from bayescale.stacking import candidate_laws
 
