@@ -45,7 +45,8 @@ TRUE_CLAIMS = dict(
             {"label": "gap_shrinks", "kind": "gap_shrinks", "a": "a", "b": "b", "range": [1e6, 5e6]},
             {"label": "never_worse", "kind": "never_worse", "a": "a", "b": "b", "range": [1e6, 5e6]},
             {"label": "equivalent", "kind": "equivalent", "a": "a", "b": "b", "range": [1e6, 5e6], "tolerance": 0.2}],
-    population=[{"label": "population", "weights": {"a": 0.5, "b": 0.5}, "at": [1e9], "value": float(AGGREGATE)}],
+    population=[{"label": "population", "weights": {"a": 0.5, "b": 0.5}, "at": [1e9], "value": float(AGGREGATE)},
+                {"label": "population rate", "weights": {"a": 0.3, "b": 0.7}, "at": [1e8], "rate": 0.35}],
 )
 FALSE_CLAIMS = dict(
     parameters={"alpha": 0.45, "A[b]": 400.0},
@@ -56,7 +57,8 @@ FALSE_CLAIMS = dict(
             {"label": "never_worse", "kind": "never_worse", "a": "a", "b": "b", "range": [2e7, 1e9]},
             {"label": "equivalent", "kind": "equivalent", "a": "a", "b": "b", "range": [1e6, 5e6],
              "tolerance": 0.02}],
-    population=[{"label": "population", "weights": {"a": 0.5, "b": 0.5}, "at": [1e9], "value": 2.3}],
+    population=[{"label": "population", "weights": {"a": 0.5, "b": 0.5}, "at": [1e9], "value": 2.3},
+                {"label": "population rate", "weights": {"a": 0.3, "b": 0.7}, "at": [1e8], "rate": 0.65}],
 )
 REPS = 12
 
@@ -86,7 +88,8 @@ def test_true_values_are_supported_at_about_the_nominal_rate(grouped_audits, ite
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("item", ["reach", "min_rate", "gap_shrinks", "never_worse", "equivalent"])
+@pytest.mark.parametrize("item", ["reach", "min_rate", "gap_shrinks", "never_worse", "equivalent", "population rate",
+                                  "population rate: every group"])
 def test_true_events_are_supported_and_false_ones_not(grouped_audits, item):
     assert share([t for t, _ in grouped_audits], item) >= 0.9
     assert share([f for _, f in grouped_audits], item, "not supported") >= 0.9
@@ -100,7 +103,7 @@ def test_reach_below_the_floor_is_never_and_population_hides_groups(grouped_audi
         # the aggregate of two groups matches neither group: the per-group row says so
         assert true.verdicts()["population: every group"] == "not supported"
         row = true.items.set_index("item").loc["population: every group"]
-        assert row["evidence"].startswith("worst group a:") and "fails for a, b" in row["evidence"]
+        assert row["evidence"].startswith("worst group 'a':") and "fails for a, b" in row["evidence"]
 
 
 @pytest.mark.slow
@@ -281,3 +284,28 @@ def test_claims_checked_against_the_data_before_sampling(tmp_path, monkeypatch, 
     assert main(["audit", str(path), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and "claim." in err
+
+
+# ---------------------------------------------------------------------------- the broken law
+def broken_data(seed: int) -> pd.DataFrame:
+    """Exponent 0.1 below a sharp break at 1e8, 0.5 above it."""
+    rng = np.random.default_rng(seed)
+    x = np.geomspace(1e6, 1e10, 20)
+    y = 1.5 + 50 * x**-0.1 * (1 + (x / 1e8) ** (1 / 0.1)) ** (-0.4 * 0.1)
+    return pd.DataFrame({"x": x, "y": y * np.exp(rng.normal(0, 0.01, x.size))})
+
+
+@pytest.mark.slow
+def test_break_location_and_abrupt_bend_on_the_broken_law():
+    model = {"law": "broken", "x": "x", "y": "y"}
+    verdicts = []
+    for seed in range(3):
+        result = bs.audit(claim(model, parameters={"break_x[0]": 1e8},
+                                emergence=[{"label": "true", "scale": 1e8, "abrupt": True},
+                                           {"label": "false", "interval": [1e9, 1e10]}]),
+                          data=broken_data(seed), **{k: v for k, v in SAMPLING.items() if k != "cores"}, seed=seed)
+        verdicts.append(result.verdicts())
+        assert "LOO: abrupt is favoured" in result.items.set_index("item").loc["true: abrupt", "evidence"]
+    for item, expected in [("break_x[0]", "supported"), ("true", "supported"), ("true: abrupt", "supported"),
+                           ("false", "not supported")]:
+        assert [v[item] for v in verdicts].count(expected) >= 2, (item, verdicts)

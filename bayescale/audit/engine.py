@@ -58,8 +58,11 @@ def _generic_recommendations(candidates: dict[str, pd.DataFrame]):
         empty = pd.DataFrame(columns=["item", "group", "x", "runs", "width_factor"])
         return empty, empty, {}
     widths = pd.concat(frames, ignore_index=True)[["item", "group", "x", "runs", "width_factor"]]
+    if widths["group"].isna().all():  # an ungrouped fit
+        widths = widths.drop(columns="group")
     recs = widths.loc[widths.groupby("item", sort=False)["width_factor"].idxmin()].reset_index(drop=True)
-    more = {r.item: f"x={r.x:.3g}{f' ({r.group})' if isinstance(r.group, str) else ''}: width x{r.width_factor:.2f}"
+    more = {r.item: f"x={r.x:.3g}{f' ({r.group})' if isinstance(getattr(r, 'group', None), str) else ''}: "
+                    f"width x{r.width_factor:.2f}"
             for r in recs.itertuples()}
     return recs, widths, more
 

@@ -91,7 +91,7 @@ def _group_claim(ctx: Context, item) -> tuple[dict, np.ndarray, list[str | None]
         slowest = min(rates, key=lambda g: np.median(rates[g]))
         med, lo, hi = central(rates[slowest], 0.9)
         text = f"every group's reducible part falls >= {f['rate']:.3g} per decade at {at:.3g}"
-        evidence = f"slowest group {slowest}: {med:.3g} [{lo:.3g}, {hi:.3g}] per decade; P {p:.2f}"
+        evidence = f"slowest group {slowest!r}: {med:.3g} [{lo:.3g}, {hi:.3g}] per decade; P {p:.2f}"
         return event_row(item, text, p, evidence), worst, list(fit.data.groups), [at]
     a, b, (x1, x2) = f["a"], f["b"], f["range"]
     if kind == "gap_shrinks":
@@ -103,22 +103,22 @@ def _group_claim(ctx: Context, item) -> tuple[dict, np.ndarray, list[str | None]
             p = float(np.mean(np.abs(gap[:, 1]) < np.abs(gap[:, 0])))
         gap = fit.curve_draws([x1, x2], a) - fit.curve_draws([x1, x2], b)
         stat = np.abs(gap[:, 1]) - np.abs(gap[:, 0])
-        evidence = (f"gap {a} - {b}: {np.median(gap[:, 0]):.3g} at {x1:.3g}, {np.median(gap[:, 1]):.3g} at "
+        evidence = (f"gap {a!r} - {b!r}: {np.median(gap[:, 0]):.3g} at {x1:.3g}, {np.median(gap[:, 1]):.3g} at "
                     f"{x2:.3g}; P(shrinks) {p:.2f}")
-        return event_row(item, f"the gap between {a} and {b} shrinks from {x1:.3g} to {x2:.3g}", p,
+        return event_row(item, f"the gap between {a!r} and {b!r} shrinks from {x1:.3g} to {x2:.3g}", p,
                          evidence), stat, [a, b], [x1, x2]
     _, ya, yb = _pair(fit, item)
     if kind == "never_worse":
         excess = np.max((ya - yb) if _falling(fit) else (yb - ya), axis=1)
         p = float(np.mean(excess <= 0))
-        evidence = f"largest excess of {a} over {b} in the range: median {np.median(excess):.3g}; P {p:.2f}"
-        return event_row(item, f"{a} is never worse than {b} in [{x1:.3g}, {x2:.3g}]", p,
+        evidence = f"largest excess of {a!r} over {b!r} in the range: median {np.median(excess):.3g}; P {p:.2f}"
+        return event_row(item, f"{a!r} is never worse than {b!r} in [{x1:.3g}, {x2:.3g}]", p,
                          evidence), excess, [a, b], [x1, x2]
     gap = np.max(np.abs(ya / yb - 1), axis=1)
     p = float(np.mean(gap <= f["tolerance"]))
     med, lo, hi = central(gap, 0.9)
-    evidence = f"largest |{a}/{b} - 1| in the range {med:.3g} [{lo:.3g}, {hi:.3g}]; P {p:.2f}"
-    return event_row(item, f"{a} and {b} within {f['tolerance']:.3g} of each other in [{x1:.3g}, {x2:.3g}]",
+    evidence = f"largest |y_{a} / y_{b} - 1| in the range {med:.3g} [{lo:.3g}, {hi:.3g}]; P {p:.2f}"
+    return event_row(item, f"{a!r} and {b!r} within {f['tolerance']:.3g} of each other in [{x1:.3g}, {x2:.3g}]",
                      p, evidence), gap, [a, b], [x1, x2]
 
 
@@ -158,7 +158,7 @@ def _population_at(ctx: Context, item, x: float, name: str) -> tuple[list[dict],
     every.update(item=f"{name}: every group", verdict="not supported" if failing else "supported",
                  rule="each weighted group's own curve judged by the same rule; all must pass"
                       + ("" if f["rate"] is None else f" ({EVENT_RULE.split(';')[0]})"),
-                 evidence=(f"worst group {worst}: {wmed:.4g} [{wlo:.4g}, {whi:.4g}] at {x:.3g}; "
+                 evidence=(f"worst group {worst!r}: {wmed:.4g} [{wlo:.4g}, {whi:.4g}] at {x:.3g}; "
                            + (f"fails for {', '.join(failing)}" if failing else "holds for all")),
                  posterior_median=wmed, posterior_lower=wlo, posterior_upper=whi)
     med, lo, hi = central(aggregate[:, 0], item.prob)

@@ -176,6 +176,8 @@ class AuditResult:
 def _format(value) -> str:
     from bayescale.console import format_number
 
+    if value is None:
+        return ""
     if isinstance(value, float | np.floating):
         if math.isnan(value):
             return ""
