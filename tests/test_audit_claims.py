@@ -309,3 +309,21 @@ def test_break_location_and_abrupt_bend_on_the_broken_law():
     for item, expected in [("break_x[0]", "supported"), ("true", "supported"), ("true: abrupt", "supported"),
                            ("false", "not supported")]:
         assert [v[item] for v in verdicts].count(expected) >= 2, (item, verdicts)
+
+
+def test_figures_come_from_the_plotting_hook_per_kind(monkeypatch):
+    from bayescale.audit import FIGURES, AuditResult
+
+    items = pd.DataFrame({"item": ["r", "p"], "kind": ["reach", "parameter"]})
+    result = AuditResult(title="t", source="", items=items, flags=pd.DataFrame(), recommendations=pd.DataFrame(),
+                         candidates=pd.DataFrame(), n_obs=3, runs=5, law="power", evidence={"r": {"by": 1e9}})
+    assert result.figures() == {}
+    monkeypatch.setitem(FIGURES, "reach", lambda res, item: ("figure of", item, res.evidence[item]["by"]))
+    assert result.figures() == {"r": ("figure of", "r", 1e9)}
+
+
+def test_claim_targets_are_the_scales_items_name(tmp_path):
+    body = ("[[claim.reach]]\ntarget = 2.0\nby = 1e9\ngroup = 'a'\n"
+            "[[claim.groups]]\nkind = 'never_worse'\na = 'a'\nb = 'b'\nrange = [1e6, 1e7]\n"
+            "[[claim.population]]\nweights = { a = 1.0 }\nat = [3e8]\nrate = 0.1\n")
+    assert parse_claim(write(tmp_path, header() + body)).targets() == [1e6, 1e7, 3e8, 1e9]

@@ -75,7 +75,9 @@ class Claim:
             out += [item.compute] if item.compute else []
             out += [f["by"]] if "by" in f else []
             out += [f["up_to"]] if "up_to" in f else []
-            out += list(f.get("at") or []) if isinstance(f.get("at"), list) else []
+            at = f.get("at")
+            out += at if isinstance(at, list) else [at] if at else []
+            out += list(f["range"]) if "range" in f else []
             if item.kind == "emergence":
                 out += [item.value] if item.value is not None else list(item.interval)
         return sorted(set(out)) or None
