@@ -205,7 +205,7 @@ def read_csv(path, what: str = "data file") -> pd.DataFrame:
 
     name = f"{what} {str(path)!r}"
     if not Path(path).is_file():
-        raise DataError(f"{name} does not exist")
+        raise DataError(f"{name} is a folder, not a file" if Path(path).is_dir() else f"{name} does not exist")
     try:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
