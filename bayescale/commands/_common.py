@@ -78,9 +78,10 @@ def check_outputs(*, plot=None, save=None, report=None, tables=(), plots=(), fol
     leaves nothing behind; :func:`make_parent` creates them just before writing.
     """
     from bayescale.errors import OutputError
-    from bayescale.report import check_report_path
 
     if report:
+        from bayescale.report import check_report_path
+
         _check_file(report, "report", create_folders, check=check_report_path)
     for path in [plot, *plots]:
         if path:
