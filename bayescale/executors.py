@@ -59,7 +59,8 @@ class WorkerDied(BayescaleError):
 # fresh interpreter that imports them once and forks every worker from itself. It preloads only
 # modules whose threads are fork-safe (OpenBLAS and jemalloc register fork handlers); nutpie starts a
 # thread of its own at import and is left out. Measured with benchmarks/bench_workers.py (2 workers,
-# 2 busy cores): start-up 18.4 s against 19.7 s for spawn, 141 MB unique memory per worker against 181.
+# 3 rounds, 2 cores at load 11): start-up 15.7 s against 18.5 s for spawn (medians), 141 MB unique
+# memory per worker against 181.
 _FORKSERVER_PRELOAD = ["bayescale._forkserver", "bayescale.batch", "bayescale.backtest", "bayescale.power", "pymc"]
 
 
