@@ -68,7 +68,7 @@ def test_a_worker_killed_by_a_signal_is_named():
     tasks = [("fine", 0.0), ("killed", signal.SIGKILL)]
     with pytest.raises(WorkerDied, match=r"^a worker process was killed by SIGKILL: on Linux usually the "
                                          r"out-of-memory killer \(`dmesg` says\); use fewer workers"):
-        list(executor.map_unordered(_kill_or_sleep, tasks))
+        list(executor.map_unordered(_raise_signal_unless_zero, tasks))
 
 
 def test_a_worker_that_exits_is_named_with_its_code():
@@ -82,7 +82,7 @@ def test_a_worker_killed_by_another_signal_is_named():
         list(LocalExecutor(1).map_unordered(signal.raise_signal, [("a", signal.SIGSEGV)]))
 
 
-def _kill_or_sleep(value):
+def _raise_signal_unless_zero(value):
     if value:
         signal.raise_signal(value)
     return value
