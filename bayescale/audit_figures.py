@@ -61,12 +61,26 @@ def _reach_item(result, item: str):
                         prob=float(row["prob"]), verdict=row["verdict"])
 
 
+def _emergence_group(result, draws) -> str | None:
+    """The group an emergence claim was judged for (its draws are that group's midpoint), or the
+    population of groups (:data:`bayescale.NEW_GROUP`); ``None`` for an ungrouped fit."""
+    from bayescale.audit.curves import emergence_draws
+    from bayescale.posterior import NEW_GROUP
+
+    fit = result.fit
+    if fit.data.n_groups < 2 or fit.config.law != "sigmoid":
+        return None
+    matches = [g for g in fit.data.groups if np.array_equal(emergence_draws(fit, g), draws)]
+    return matches[0] if matches else NEW_GROUP
+
+
 def _emergence_item(result, item: str):
     row, e = _row(result, item), result.evidence.get(item, {})
     if row is None or "draws" not in e:  # the ": abrupt" row: its evidence is a LOO table, in the row's words
         return None
     return emergence_figure(result.fit, midpoint_draws=e["draws"], scale=e.get("claimed"), interval=e.get("interval"),
-                            group=e.get("group"), prob=float(row["prob"]), label=item, verdict=row["verdict"])
+                            group=e["group"] if "group" in e else _emergence_group(result, e["draws"]),
+                            prob=float(row["prob"]), label=item, verdict=row["verdict"])
 
 
 def _groups_item(result, item: str):

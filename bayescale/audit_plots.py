@@ -164,8 +164,9 @@ def _band(ax, x, draws: np.ndarray, prob: float, color: str, label: str | None =
 
 
 def _group_points(fit, group: str | None):
+    """The observations of ``group`` (all of them for an ungrouped fit or a new group)."""
     d = fit.data
-    if group is None or not getattr(d, "groups", None) or d.n_groups < 2:
+    if group is None or d.n_groups < 2 or group not in d.groups:
         return d.x, d.y
     mask = d.group_index == list(d.groups).index(group)
     return d.x[mask], d.y[mask]

@@ -138,3 +138,22 @@ def test_every_claim_kind_renders_a_figure_and_a_verdict_row(tmp_path):
             assert titles[item].endswith(f": {verdict}")
     page = write_audit_report(result, tmp_path / "kinds.html").read_text(encoding="utf-8")
     assert page.count('<span class="verdict ') >= len(result.items)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::bayescale.errors.DataWarning")
+def test_grouped_emergence_figure_draws_the_claimed_group_or_the_population():
+    from bayescale import NEW_GROUP
+    from bayescale.audit import audit
+    from bayescale.audit_figures import _emergence_group
+
+    claim = {
+        "data": {"dataset": "emergence", "filter": {"task": ["arithmetic_3da", "arithmetic_2dm"]}},
+        "model": {"law": "sigmoid", "x": "flops", "y": "accuracy", "trials": "n_items", "group": "task"},
+        "claim": {"emergence": [{"label": "3da", "scale": 2.3e22, "group": "arithmetic_3da"},
+                                {"label": "both", "interval": [1e22, 1e23]}]},
+    }
+    result = audit(claim, draws=100, tune=200, chains=1, seed=3)
+    assert _emergence_group(result, result.evidence["3da"]["draws"]) == "arithmetic_3da"
+    assert _emergence_group(result, result.evidence["both"]["draws"]) == NEW_GROUP
+    assert set(result.figures()) == {"3da", "both"}
