@@ -50,6 +50,32 @@ def test_a_second_fit_of_the_same_structure_does_not_compile_a_changed_one_does(
     assert cache_info() == {"hits": 1, "misses": 4, "size": 4}
 
 
+def _law_data(law: str, seed: int, n: int) -> tuple[pd.DataFrame, dict]:
+    rng = np.random.default_rng(seed)
+    x = np.logspace(6, 10, n)
+    if law == "broken":
+        y = 0.3 + 40.0 * x**-0.2 * (1 + x / 1e8) ** -0.2 * np.exp(rng.normal(0, 0.02, n))
+        return pd.DataFrame({"n": x, "y": y}), {"x": "n", "y": "y"}
+    if law == "sigmoid":
+        p = 0.25 + 0.6 / (1 + np.exp(-2 * (np.log(x) - np.log(1e8))))
+        return pd.DataFrame({"n": x, "y": rng.binomial(200, p) / 200, "k": 200}), {"x": "n", "y": "y", "trials": "k"}
+    tokens = np.logspace(9, 11, n)[rng.permutation(n)]
+    y = 1.7 + 400 * x**-0.34 + 410 * tokens**-0.28
+    return (pd.DataFrame({"params": x, "tokens": tokens, "loss": y * np.exp(rng.normal(0, 0.01, n))}),
+            {"x": ["params", "tokens"], "y": "loss"})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("law", ["broken", "sigmoid", "chinchilla"])
+def test_every_law_reuses_its_compiled_model_for_other_data(law):
+    cache_clear()
+    first, columns = _law_data(law, seed=0, n=14)
+    bayescale.fit(first, law=law, seed=1, **columns, **TINY)
+    other, _ = _law_data(law, seed=1, n=11)
+    bayescale.fit(other, law=law, seed=1, **columns, **TINY)
+    assert cache_info() == {"hits": 1, "misses": 1, "size": 1}
+
+
 def test_a_cache_hit_and_a_miss_give_bitwise_identical_draws_and_log_likelihood():
     cache_clear()
     bayescale.fit(_curve(0.25, n=20, seed=5), x="n", y="loss", seed=3, **TINY)  # compiles from other data
