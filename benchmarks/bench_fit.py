@@ -1,20 +1,32 @@
-"""Time bayescale fits against scipy least squares with a 1000-resample bootstrap, same data, same run.
+"""Time bayescale fits against least squares (+ bootstrap) on the same data, in the same run.
 
-    ./dev python benchmarks/bench_fit.py [--draws 1000] [--chains 4] [--sampler pymc]
+    ./dev python benchmarks/bench_fit.py [--draws 1000 --tune 1000 --chains 4] [--curves 100]
+                                         [--pymc] [--skip-cold] [--out benchmarks/results/fit.md]
 
-The first fit in a process pays graph compilation (the C modules are cached on disk after the
-very first run on a machine); the repeat fit shows the cost without it. Prints one table: wall
-time, ESS per second (min bulk ESS over the parameters / wall time), max r_hat and divergences
-for bayescale, wall time of the bootstrap baseline, and their ratio; plus the import time of
-``bayescale`` and of ``bayescale --help``.
+Prints one table (and writes it as Markdown with ``--out``): wall time of each case, the goal
+of issue 16, the least-squares baseline measured in this run and the ratio to it, and the
+sampler's health beside the time (min bulk ESS per draw, max r_hat, divergences).
+
+Cases. ``first`` is the first fit of a structure in this process (it compiles, or loads the
+compiled code from PyTensor's on-disk cache); ``repeat`` is the median of three later fits of
+the same structure (the compile cache is hit: sampling, log-likelihood and the fit object
+only). ``fresh process`` runs ``bayescale fit c20.csv --x n --y loss --quiet`` end to end,
+disk cache warm; ``empty cache`` runs the first fit in a process whose PyTensor and numba
+caches are empty folders. ``fit_many`` is per curve, ``--curves`` curves on every core.
+``--pymc`` adds the power-law cases with ``sampler="pymc"`` (the default before issue 16).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,6 +34,10 @@ from scipy.optimize import least_squares
 
 import bayescale as bs
 from bayescale.simulate import power_law_data
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_batch import make_curves, scipy_fits  # noqa: E402
+from bench_breaks import broken_data, lsq_broken, lsq_sigmoid, sigmoid_data  # noqa: E402
 
 
 def lsq_bootstrap(df: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
@@ -46,13 +62,48 @@ def lsq_bootstrap(df: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> np.nda
     return np.asarray(draws)
 
 
-def time_import(code: list[str]) -> float:
-    best = np.inf
-    for _ in range(3):
-        start = time.perf_counter()
-        subprocess.run(code, check=True, capture_output=True)
-        best = min(best, time.perf_counter() - start)
-    return best
+def timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = function(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+def health(fit) -> dict:
+    d = fit.diagnostics()
+    return {"ess_per_draw": d["min_ess_bulk"] / d["draws"], "max_r_hat": d["max_r_hat"],
+            "divergences": d["divergences"]}
+
+
+def report(row: dict) -> dict:
+    """Print a finished row at once (a long run under load shows its progress)."""
+    print("  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+    return row
+
+
+def fit_rows(case: str, goal_repeat: float | None, baseline: tuple[str, float] | None, fit_kwargs: dict,
+             label: str = "bayescale") -> list[dict]:
+    """First fit and median of three repeats of one structure."""
+    fit, first = timed(bs.fit, progress=False, **fit_kwargs)
+    rows = [report({"case": case, "what": f"{label}, first fit in process", "wall_s": first, **health(fit)})]
+    repeats = []
+    for seed in (101, 102, 103):
+        fit, wall = timed(bs.fit, progress=False, **{**fit_kwargs, "seed": seed})
+        repeats.append(wall)
+    rows.append(report({"case": case, "what": f"{label}, repeat fit (median of 3)",
+                        "wall_s": statistics.median(repeats), "goal_s": goal_repeat, **health(fit)}))
+    if baseline is not None:
+        name, seconds = baseline
+        for row in rows:
+            row["baseline"], row["baseline_s"] = name, seconds
+    return rows
+
+
+def run_process(args: list[str], env: dict | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True, env=env, timeout=1800)
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -60,44 +111,116 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
-    parser.add_argument("--sampler", default="pymc")
+    parser.add_argument("--curves", type=int, default=100, help="curves per fit_many case")
+    parser.add_argument("--pymc", action="store_true", help="also time sampler='pymc' on the power law")
+    parser.add_argument("--skip-cold", action="store_true", help="skip the empty-cache process")
+    parser.add_argument("--out", type=Path, help="also write the table as Markdown")
     args = parser.parse_args()
+    nuts = {"draws": args.draws, "tune": args.tune, "chains": args.chains}
+    rows: list[dict] = []
 
-    cases = {
-        "1 curve x 20 points": power_law_data(offsets=(400.0,), n=20, seed=1),
-        "10 groups x 15 points": power_law_data(offsets=tuple(np.geomspace(200, 2000, 10)), n=15, seed=2),
-    }
-    rows = []
-    for name, df in cases.items():
-        group = "group" if df["group"].nunique() > 1 else None
-        for run in ("first", "repeat"):
-            start = time.perf_counter()
-            fit = bs.fit(df, x="params", y="loss", group=group, draws=args.draws, tune=args.tune,
-                         chains=args.chains, sampler=args.sampler, seed=7, progress=False)
-            wall = time.perf_counter() - start
-            d = fit.diagnostics()
-            rows.append({"case": name, "method": f"bayescale ({args.sampler}, {run} fit in process)",
-                         "wall_s": wall, "ess_bulk_per_s": d["min_ess_bulk"] / wall, "max_r_hat": d["max_r_hat"],
-                         "divergences": d["divergences"]})
-        start = time.perf_counter()
-        lsq_bootstrap(df)
-        boot = time.perf_counter() - start
-        rows.append({"case": name, "method": "scipy least_squares + 1000 bootstrap", "wall_s": boot,
-                     "ess_bulk_per_s": np.nan, "max_r_hat": np.nan, "divergences": np.nan})
-        for row in rows[-3:-1]:
-            row["ratio_to_bootstrap"] = row["wall_s"] / boot
+    # power law, 20 points, against least squares + 1000-resample bootstrap
+    c20 = power_law_data(offsets=(400.0,), n=20, seed=1)
+    _, boot = timed(lsq_bootstrap, c20)
+    baseline = ("least squares + 1000 bootstrap", boot)
+    report({"case": "power, 20 points", "what": baseline[0], "wall_s": boot})
+    power = {"df": c20, "x": "params", "y": "loss", "seed": 7, **nuts}
+    rows += fit_rows("power, 20 points", 0.2 * boot, baseline, power)
+    if args.pymc:
+        rows += fit_rows("power, 20 points", None, baseline, {**power, "sampler": "pymc"}, label="pymc sampler")
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "c20.csv"
+        c20.rename(columns={"params": "n"}).to_csv(csv, index=False)
+        cli = [str(Path(sys.executable).parent / "bayescale"), "fit", str(csv), "--x", "n", "--y", "loss", "--quiet",
+               "--draws", str(args.draws), "--tune", str(args.tune), "--chains", str(args.chains), "--seed", "7"]
+        walls = [run_process(cli) for _ in range(3)]
+        rows.append(report({"case": "power, 20 points",
+                            "what": "fresh `bayescale fit` process, warm disk cache (median 3)",
+                            "wall_s": statistics.median(walls), "goal_s": 3.0, "baseline": baseline[0],
+                            "baseline_s": boot}))
+        if not args.skip_cold:
+            env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp}/pytensor",
+                   "NUMBA_CACHE_DIR": f"{tmp}/numba"}
+            code = ("import bayescale as bs; from bayescale.simulate import power_law_data; "
+                    f"bs.fit(power_law_data(offsets=(400.0,), n=20, seed=1), x='params', y='loss', seed=7, "
+                    f"draws={args.draws}, tune={args.tune}, chains={args.chains}, progress=False)")
+            rows.append(report({"case": "power, 20 points", "what": "first fit, empty compile cache (whole process)",
+                                "wall_s": run_process([sys.executable, "-c", code], env), "goal_s": 12.0,
+                                "baseline": baseline[0], "baseline_s": boot}))
+
+    # 10 groups x 15 points
+    groups = power_law_data(offsets=tuple(np.geomspace(200, 2000, 10)), n=15, seed=2)
+    _, boot10 = timed(lsq_bootstrap, groups)
+    rows += fit_rows("power, 10 groups x 15 points", 0.5, ("least squares + 1000 bootstrap", boot10),
+                     {"df": groups, "x": "params", "y": "loss", "group": "group", "seed": 7, **nuts})
+
+    # broken law, 30 points; sigmoid, 15 models; Chinchilla, 245 runs
+    broken = broken_data(0)
+    _, lsq_b = timed(lsq_broken, broken)
+    rows += fit_rows("broken, 30 points", 1.0, ("least squares, grid of starts", lsq_b),
+                     {"df": broken, "law": "broken", "x": "x", "y": "y", "seed": 7, **nuts})
+    sig = sigmoid_data(0)
+    _, lsq_s = timed(lsq_sigmoid, sig)
+    rows += fit_rows("sigmoid, 15 models", 0.5, ("least squares, grid of starts", lsq_s),
+                     {"df": sig, "law": "sigmoid", "x": "flops", "y": "accuracy", "trials": "n", "seed": 7, **nuts})
+    chin = bs.datasets.load("chinchilla")
+    rows += fit_rows("Chinchilla, 245 runs", 3.0, None,
+                     {"df": chin, "law": "chinchilla", "x": ["params", "tokens"], "y": "loss", "seed": 7, **nuts})
+
+    # fit_many, per curve, on every core
+    curves = make_curves(args.curves)
+    per_lsq = scipy_fits(curves)
+    for law, frame in (("power", curves), ("broken", broken_curves(args.curves))):
+        batch, wall = timed(bs.fit_many, frame, by="task", law=law, x="params", y="loss", seed=3, progress=False,
+                            at=[1e11], **nuts)
+        ok = batch.status[batch.status["status"] == "ok"]
+        rows.append(report({"case": f"fit_many, {law}, {args.curves} x 20 points", "what": "per curve, all cores",
+                            "wall_s": wall / args.curves, "goal_s": 0.12, "baseline": "least squares (no bootstrap)",
+                            "baseline_s": per_lsq,
+                            "ess_per_draw": (ok["min_ess_bulk"] / (args.chains * args.draws)).min(),
+                            "max_r_hat": ok["max_r_hat"].max(), "divergences": int(ok["divergences"].sum()),
+                            "failed": int((batch.status["status"] != "ok").sum())}))
+
     table = pd.DataFrame(rows)
-    python = sys.executable
-    imports = pd.DataFrame([
-        {"what": "import bayescale", "seconds": time_import([python, "-c", "import bayescale"])},
-        {"what": "bayescale --help", "seconds": time_import([python, "-m", "bayescale.cli", "--help"])},
-        {"what": "import pymc (for scale)", "seconds": time_import([python, "-c", "import pymc"])},
-    ])
-    pd.set_option("display.width", 200)
-    print(f"draws={args.draws} tune={args.tune} chains={args.chains} sampler={args.sampler}")
+    table["ratio"] = table["wall_s"] / table["baseline_s"]
+    table["met"] = np.where(table["goal_s"].isna(), "", np.where(table["wall_s"] <= table["goal_s"], "yes", "no"))
+    columns = ["case", "what", "wall_s", "goal_s", "met", "baseline", "baseline_s", "ratio", "ess_per_draw",
+               "max_r_hat", "divergences"]
+    table = table[columns]
+    header = (f"draws={args.draws} tune={args.tune} chains={args.chains}, {os.cpu_count()} cores, "
+              f"load average {os.getloadavg()[0]:.1f} at the end")
+    pd.set_option("display.width", 250)
+    pd.set_option("display.max_colwidth", 60)
+    print(header)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
-    print()
-    print(imports.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if args.out:
+        args.out.write_text(f"{header}\n\n{markdown(table)}\n")
+
+
+def markdown(table: pd.DataFrame) -> str:
+    def cell(v):
+        if isinstance(v, float):
+            return "" if np.isnan(v) else f"{v:.3g}"
+        return "" if v is None else str(v)
+
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def broken_curves(n: int, points: int = 20, seed: int = 0) -> pd.DataFrame:
+    """``n`` smoothly broken curves with one break inside the data."""
+    from bayescale.laws import smoothly_broken_power_law
+
+    rng = np.random.default_rng(seed)
+    frames = []
+    x = np.logspace(6, 10, points)
+    for i in range(n):
+        y = smoothly_broken_power_law(x, rng.uniform(0.5, 1.5), 300.0, rng.uniform(0.02, 0.1), [rng.uniform(0.3, 0.5)],
+                                      [10 ** rng.uniform(7, 9)], [0.3])
+        frames.append(pd.DataFrame({"task": f"task{i:04d}", "params": x,
+                                    "loss": y * np.exp(rng.normal(0, 0.02, points))}))
+    return pd.concat(frames, ignore_index=True)
 
 
 if __name__ == "__main__":
