@@ -181,10 +181,10 @@ def _only_group(fit, group: str | None) -> str:
 def emergence_figure(fit, *, midpoint_draws=None, scale: float | None = None,
                      interval: Sequence[float] | None = None, group: str | None = None, prob: float = 0.9,
                      label: str = "", verdict: str | None = None):
-    """The sigmoid's median curve and band over the data, with the claimed emergence scale.
+    """The law's median curve and band over the data, with the claimed emergence scale.
 
-    ``midpoint_draws`` (the posterior of the midpoint, in the user's units) is drawn as its
-    central interval along the top of the axis.
+    ``midpoint_draws`` (the posterior of the sigmoid's midpoint or the broken law's break, in
+    the user's units) is drawn as its central interval at the height of the curve there.
     """
     group = _only_group(fit, group)
     x, y = _group_points(fit, group)
@@ -199,9 +199,11 @@ def emergence_figure(fit, *, midpoint_draws=None, scale: float | None = None,
         mid = float(np.median(mids))
         level = float(np.median(fit.curve_draws([mid], group)))
         ax.errorbar([mid], [level], xerr=[[mid - lo], [hi - mid]], fmt="o", color="#0b2e59", capsize=4, lw=2,
-                    zorder=5, label=f"midpoint, central {prob:.0%}")
+                    zorder=5, label=f"{'break' if fit.config.law == 'broken' else 'midpoint'}, central {prob:.0%}")
     _log_x(ax, float(grid[0]), float(grid[-1]))
     ax.set_xlabel(fit.config.x)
+    if fit.config.law != "sigmoid":
+        _y_scale(ax, y)
     ax.set_ylabel(fit.config.y)
     ax.set_title(_title(label or "emergence", verdict))
     ax.legend(fontsize=8, loc="upper left")
