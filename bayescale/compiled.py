@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,7 +80,7 @@ def _shape(priors: Mapping[str, Any]) -> dict:
     }
 
 
-def structure_key(model, config) -> str:
+def structure_key(model: Any, config: Any) -> str:
     """What the compiled program of ``model`` depends on (see the module docstring)."""
     dims = model.named_vars_to_dims
 
@@ -158,7 +158,9 @@ def first_chain_seed(seed: int, chains: int) -> int:
     return int([rng.integers(2**30) for rng in rngs][0])
 
 
-def sample_compiled(build, config, *, log_likelihood: bool = True, cores: int | None = None):
+def sample_compiled(
+    build: Callable[[], Any], config: Any, *, log_likelihood: bool = True, cores: int | None = None
+) -> Any:
     """Sample the model ``build()`` returns with nutpie, compiling it only on a cache miss.
 
     Parameters
@@ -196,9 +198,11 @@ def sample_compiled(build, config, *, log_likelihood: bool = True, cores: int | 
 
     entry = _entry(key, compile_template)
     values = {var.name: var.get_value() for var in model.data_vars}
-    known = {var.name for var in entry.compiled.shared_var_keys}
     cores = min(config.chains, os.cpu_count() or 1) if cores is None else cores
-    with entry.lock, quiet_pymc():
+    with entry.lock, quiet_pymc():  # on a miss in another thread, this waits until it has compiled
+        if entry.compiled is None:
+            raise RuntimeError("the compilation of this model failed in another thread")
+        known = {var.name for var in entry.compiled.shared_var_keys}
         # nutpie draws initial points from the template's own pm.Data: give it this fit's values
         for var in entry.template.data_vars:
             var.set_value(values[var.name])
