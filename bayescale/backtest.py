@@ -212,7 +212,7 @@ def _bayes_fit(frame: pd.DataFrame, spec: Mapping, seed: int):
 
     fit = bayescale.fit(frame, law=law, x="x", y="y", noise=spec["noise"], priors=spec["priors"],
                         draws=spec["draws"], tune=spec["tune"], chains=spec["chains"], seed=seed,
-                        sampler="pymc" if spec["sampler"] == "nutpie" else spec["sampler"], progress=False, cores=1)
+                        sampler=spec["sampler"], progress=False, cores=1)  # nutpie: compiled once per law
     return fit, fit.diagnostics()
 
 
