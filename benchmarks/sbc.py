@@ -220,9 +220,17 @@ def _chinchilla_case(side: int = 5) -> Case:
                 priors, y_col="loss")
 
 
+def _noncentered(case: Case) -> Case:
+    """The same case fitted with ``pooling="noncentered"`` (``fit_many`` has no such option: ``fit`` only)."""
+    case.name += "_noncentered"
+    case.fit_kwargs = {**case.fit_kwargs, "pooling": "noncentered"}
+    return case
+
+
 CASES = {
     "power": _power_case, "power_4groups": lambda: _power_case(groups=4, points=10), "broken": _broken_case,
     "power_3groups_fixed": lambda: _power_case(groups=3, fixed=True),
+    "power_4groups_noncentered": lambda: _noncentered(_power_case(groups=4, points=10)),
     "sigmoid": _sigmoid_case, "chinchilla": _chinchilla_case, "power_fixed": lambda: _power_case(fixed=True),
 }
 
@@ -396,10 +404,11 @@ def render(folder: Path = RESULTS / "sbc") -> str:
 HEADER = """# Simulation-based calibration
 
 Written by `benchmarks/sbc.py` (see docs/concepts/calibration.md). Per law and parameter: the
-number of simulated data sets, the p-values of a chi-square test on 20 bins of the ranks and of a
-KS test on randomised ranks (uniform if the posterior is right), and the share of truths inside
-the central 50% and 90% posterior intervals. The controls use the same fits and must be rejected:
-posteriors narrowed to half their spread, and truths ranked without the normalisation shift.
+number of simulated data sets, the p-values of a chi-square test on n/10 bins (at most 20) of
+the ranks and of a KS test on randomised ranks (uniform if the posterior is right), and the
+share of truths inside the central 50% and 90% posterior intervals. The controls use the same
+fits and must be rejected: posteriors narrowed to half their spread, and truths ranked without
+the normalisation shift. `power_wrong_prior` is a control run (alpha's prior too narrow).
 
 """
 
@@ -417,6 +426,7 @@ def main(argv=None) -> None:
                         help="auto: fit_many for the power law (one compiled model), fit otherwise")
     parser.add_argument("--sampler", default=None, help="passed to bayescale (default: bayescale's own)")
     parser.add_argument("--wrong-prior", action="store_true", help="negative control: alpha's prior too narrow")
+    parser.add_argument("--tag", default="", help="suffix of the stored run's name (e.g. _pymc)")
     parser.add_argument("--out", type=Path, default=RESULTS / "sbc")
     parser.add_argument("--report", action="store_true", help="only rebuild sbc.md from the stored ranks")
     args = parser.parse_args(argv)
@@ -425,14 +435,15 @@ def main(argv=None) -> None:
         for name in args.laws.split(","):
             engine = args.engine
             if engine == "auto":
-                engine = "fit_many" if CASES[name]().law == "power" else "fit"
+                case = CASES[name]()
+                engine = "fit_many" if case.law == "power" and "pooling" not in case.fit_kwargs else "fit"
             settings = {"draws": args.draws, "tune": args.tune, "chains": args.chains, "engine": engine,
                         "sampler": args.sampler, "wrong_prior": args.wrong_prior}
             print(f"{name}: {args.n} data sets, engine {engine}, {args.workers} worker(s)", file=sys.stderr)
             start = time.perf_counter()
             rows = run(name, args.n, settings, args.workers, args.seed)
             wall = time.perf_counter() - start
-            label = name + ("_wrong_prior" if args.wrong_prior else "")
+            label = name + ("_wrong_prior" if args.wrong_prior else "") + args.tag
             rows["law"] = label
             rows.to_csv(args.out / f"{label}.csv", index=False)
             meta = {"law": label, "n": args.n, "failed": int((rows.drop_duplicates("dataset").status != "ok").sum()),
