@@ -37,7 +37,8 @@ import pandas as pd
 from bayescale.errors import BayescaleError, OutputError
 
 #: distributions whose versions the report records
-VERSIONED = ("bayescale", "pymc", "pytensor", "arviz-base", "arviz-stats", "numpy", "pandas", "xarray", "matplotlib")
+VERSIONED = ("bayescale", "pymc", "pytensor", "nutpie", "numba", "arviz-base", "arviz-stats", "numpy", "pandas",
+             "xarray", "matplotlib")
 MAX_DATA_ROWS = 400
 MAX_CONTRASTS = 12
 
@@ -169,7 +170,7 @@ def python_call(fit) -> str:
         if value is not None and value != default:
             parts.append(f"{name}={value!r}")
     parts += [f"draws={c.draws}", f"tune={c.tune}", f"chains={c.chains}", f"seed={c.seed}"]
-    if c.sampler != "pymc":
+    if c.sampler != "nutpie":  # fit's default
         parts.append(f"sampler={c.sampler!r}")
     return f"bayescale.fit(df, {', '.join(parts)})"
 
