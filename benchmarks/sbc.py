@@ -289,6 +289,9 @@ def run_one(name: str, i: int, seed: int, settings: dict) -> list[dict]:
     scale = float(getattr(fit.data, "y_scale", 1.0))
     if not np.isclose(scale, np.exp(log_scale)):
         raise AssertionError(f"{name}: the fit used y_scale {scale}, the harness assumed {np.exp(log_scale)}")
+    for attr, column in (("x_ref", "x"), ("n_ref", "params"), ("d_ref", "tokens")):  # the simulator's x scales
+        if hasattr(fit.data, attr) and not np.isclose(getattr(fit.data, attr), geomean(frame[column].to_numpy())):
+            raise AssertionError(f"{name}: the fit's {attr} is not the geometric mean of {column!r}")
     post = fit.posterior
     rows = []
     for label, (var, index, shifted) in case.params.items():
