@@ -210,7 +210,7 @@ def sample_compiled(
             entry.compiled.with_data(**{k: v for k, v in values.items() if k in known}),
             draws=config.draws, tune=max(config.tune, 1), chains=config.chains, cores=cores,
             seed=first_chain_seed(config.seed, config.chains), progress_bar=False,
-            target_accept=config.target_accept, low_rank_modified_mass_matrix=True,
+            target_accept=config.target_accept, low_rank_modified_mass_matrix=True, save_warmup=False,
         )
         posterior = idata["posterior"].to_dataset()
         posterior = posterior.assign_coords(
