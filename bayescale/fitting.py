@@ -43,6 +43,7 @@ def fit(
     cores: int | None = None,
     breaks: int | None = None,
     trials: str | int | None = None,
+    weights: str = "lfo",
 ) -> ScalingFit:
     """Fit a scaling law to a tidy data frame.
 
@@ -101,6 +102,10 @@ def fit(
         Sigmoid law only: column holding the evaluation-set size of each row, or one size
         for all rows; the likelihood is then binomial on correct counts. Without it, a Beta
         likelihood on the accuracy.
+    weights : {"lfo", "loo"}
+        Stacked fits only (a list of laws or ``"auto"``): weight the laws by leave-future-out
+        stacking (refits on each curve's smaller scales score its larger ones; :mod:`bayescale.lfo`),
+        or by PSIS-LOO stacking. Ignored for a single law.
 
     Returns
     -------
@@ -117,7 +122,7 @@ def fit(
         return fit_stacked(df, law=law, x=x, y=y, group=group, noise=noise, slopes=slopes, floor=floor,
                            priors=priors, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
                            target_accept=target_accept, progress=progress, cores=cores, breaks=breaks,
-                           trials=trials)
+                           trials=trials, weights=weights)
     if target_accept is None:  # the broken law's free break under a near-zero slope change needs small steps
         target_accept = 0.99 if law == "broken" else 0.95
     if law == "sigmoid":

@@ -14,6 +14,11 @@ sampled by drawing, for every sample, a law with probability :math:`w_l` and one
 posterior draws. Where the laws disagree (typically far beyond the data) the stacked
 interval widens: that is the point. A Pareto :math:`\hat k > 0.7` makes LOO unreliable for
 that point, and a :class:`~bayescale.errors.SamplingWarning` says so.
+
+For forecasting, the default weights are leave-future-out instead (``weights="lfo"``,
+:mod:`bayescale.lfo`): each law is refitted to the smaller scales of every curve and
+weighted by stacking its predictive densities of the larger ones. ``weights="loo"`` keeps
+the PSIS-LOO stacking weights; the LOO table is computed either way.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from bayescale.posterior import NEW_GROUP
 
 PARETO_K_LIMIT = 0.7
 STACKABLE = ("power", "broken", "sigmoid")
+WEIGHTS = ("lfo", "loo")
 
 
 def candidate_laws(df: pd.DataFrame, law, *, x: str, y: str, trials=None) -> list[str]:
@@ -85,8 +91,11 @@ def loo_on_y(fit):
 
 
 def fit_stacked(df: pd.DataFrame, *, law, x: str, y: str, trials=None, breaks=None, noise=None,
-                seed: int | None = None, **options) -> StackedFit:
+                seed: int | None = None, weights: str = "lfo", **options) -> StackedFit:
     """Fit each candidate law to ``df`` and combine them by stacking (see :func:`bayescale.fit`).
+
+    ``weights="lfo"`` (the default) weights the laws by exact-refit leave-future-out stacking
+    (:func:`bayescale.lfo.lfo_weights`, refits seeded from ``seed``); ``"loo"`` by PSIS-LOO stacking.
 
     ``priors`` may map law names to each law's priors (``{"broken": {...}}``); other
     options go to every law, ``breaks`` to the broken law and ``trials`` to the sigmoid.
@@ -96,11 +105,13 @@ def fit_stacked(df: pd.DataFrame, *, law, x: str, y: str, trials=None, breaks=No
     """
     from bayescale.fitting import fit
 
+    if weights not in WEIGHTS:
+        raise LawError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
     laws = candidate_laws(df, law, x=x, y=y, trials=trials)
     seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else int(seed)
     priors = options.pop("priors", None)
     per_law = bool(priors) and set(priors) <= set(laws)  # {"power": {...}, "broken": {...}}
-    fits, dropped = {}, {}
+    fits, dropped, used = {}, {}, {}
     for name in laws:
         extra = {"priors": priors.get(name) if per_law else priors}
         if name == "broken" and breaks is not None:
@@ -110,6 +121,7 @@ def fit_stacked(df: pd.DataFrame, *, law, x: str, y: str, trials=None, breaks=No
             extra["noise"] = noise if noise in ("binomial", "beta") else None
         else:
             extra["noise"] = noise
+        used[name] = {**options, **extra}
         try:
             fits[name] = fit(df, law=name, x=x, y=y, seed=seed, **options, **extra)
         except TooFewPoints as exc:
@@ -120,7 +132,12 @@ def fit_stacked(df: pd.DataFrame, *, law, x: str, y: str, trials=None, breaks=No
         raise TooFewPoints(next(iter(dropped.values())))
     for name, why in dropped.items():
         warnings.warn(f"law {name!r} left out of law='auto': {why}", DataWarning, stacklevel=3)
-    return StackedFit(fits, dropped=dropped)
+    lfo = None
+    if weights == "lfo" and len(fits) > 1:
+        from bayescale.lfo import lfo_weights
+
+        lfo = lfo_weights(df, fits, x=x, y=y, seed=seed, options={name: used[name] for name in fits})
+    return StackedFit(fits, dropped=dropped, lfo=lfo)
 
 
 class StackedFit:
@@ -132,14 +149,20 @@ class StackedFit:
         One fit per candidate law.
     comparison : pandas.DataFrame
         PSIS-LOO table (on the density of y), best first: ``elpd``, ``p_loo``, ``elpd_diff``,
-        ``dse``, ``weight`` (stacking) and ``max_pareto_k``.
+        ``dse``, ``weight`` (PSIS-LOO stacking) and ``max_pareto_k``; with LFO weights also
+        ``elpd_lfo`` and ``weight_lfo`` (see :attr:`lfo`).
     weights : pandas.Series
-        Stacking weight of each law (sums to 1).
+        Stacking weight of each law (sums to 1), by :attr:`weights_method`.
+    weights_method : {"lfo", "loo"}
+        Where :attr:`weights` come from: leave-future-out (:mod:`bayescale.lfo`) or PSIS-LOO.
+    lfo : bayescale.lfo.LFOResult or None
+        LFO scores per law (``table``), per scored point (``pointwise``) and fallback notes,
+        when the fit was made with ``weights="lfo"``.
     dropped : dict of str -> str
         Candidates of ``law="auto"`` left out, with the reason (too few points for them).
     """
 
-    def __init__(self, fits: dict, dropped: dict | None = None):
+    def __init__(self, fits: dict, dropped: dict | None = None, lfo=None):
         if not fits:
             raise LawError("a stacked fit needs at least one law")
         self.fits = dict(fits)
@@ -149,9 +172,14 @@ class StackedFit:
         for name, f in self.fits.items():
             if len(f.data.y) != len(first.data.y) or not np.allclose(f.data.y, first.data.y):
                 raise DataError(f"fit {name!r} is not of the same observations as the others")
+        self.lfo = lfo
+        self.weights_method = "lfo" if lfo is not None and lfo.weights is not None else "loo"
         self.comparison = self._compare()
-        self.weights = self.comparison["weight"].reindex(list(self.fits)).fillna(0.0)
+        source = lfo.weights if self.weights_method == "lfo" else self.comparison["weight"]
+        self.weights = source.reindex(list(self.fits)).fillna(0.0).astype(float)
         self.weights = self.weights / self.weights.sum()
+        if lfo is not None and len(lfo.table):
+            self.comparison = self.comparison.join(lfo.table[["elpd_lfo", "weight_lfo"]])
 
     def _compare(self) -> pd.DataFrame:
         import arviz_stats as azs
@@ -169,7 +197,7 @@ class StackedFit:
             table = table[keep].rename(columns={"p": "p_loo"}).astype(float)
         table["max_pareto_k"] = [float(np.max(loos[n].pareto_k)) for n in table.index]
         bad = table.index[table["max_pareto_k"] > PARETO_K_LIMIT].tolist()
-        if bad and len(loos) > 1:  # one law: nothing is weighed
+        if bad and len(loos) > 1 and self.weights_method == "loo":  # one law, or LFO weights: LOO weighs nothing
             warnings.warn(
                 f"Pareto k above {PARETO_K_LIMIT} for laws {bad} (max {table['max_pareto_k'].max():.2f}): "
                 "LOO and the stacking weights are unreliable for some points", SamplingWarning, stacklevel=3,
@@ -201,6 +229,19 @@ class StackedFit:
         each law's parameters are in ``fits[name].summary(prob)``.
         """
         return self.comparison.copy()
+
+    def weights_table(self) -> pd.DataFrame:
+        """One row per law: the weight used (``weight``, by ``method``), the PSIS-LOO ``elpd_loo`` and
+        ``weight_loo``, and, with LFO, ``elpd_lfo``, ``weight_lfo`` and the points and origins scored."""
+        loo = self.comparison.reindex(list(self.fits))
+        table = pd.DataFrame({"law": list(self.fits), "weight": self.weights.to_numpy(),
+                              "method": self.weights_method, "elpd_loo": loo["elpd"].to_numpy(),
+                              "weight_loo": loo["weight"].to_numpy()})
+        if self.lfo is not None and len(self.lfo.table):
+            lfo = self.lfo.table.reindex(list(self.fits))
+            for col in ("elpd_lfo", "weight_lfo", "n_points", "n_origins"):
+                table[col] = lfo[col].to_numpy()
+        return table
 
     def save(self, path) -> list[str]:
         """Save every law's fit next to ``path`` (``out.nc`` -> ``out.power.nc``, ``out.broken.nc``).
@@ -288,9 +329,12 @@ class StackedFit:
 
     def flags(self, at=None) -> pd.DataFrame:
         """Reliability flags of the ensemble (see :func:`bayescale.flags.stacked_flags`)."""
-        from bayescale.flags import stacked_flags
+        from bayescale.flags import COLUMNS, stacked_flags
+        from bayescale.lfo import lfo_flags
 
-        return stacked_flags(self, at=at)
+        table = stacked_flags(self, at=at)
+        notes = lfo_flags(self.lfo.notes) if self.lfo is not None else []
+        return pd.concat([table, pd.DataFrame(notes, columns=COLUMNS)], ignore_index=True) if notes else table
 
     def plot(self, *, at=None, prob: float = 0.9, groups: Sequence[str] | None = None, ax=None, discrepancy=None):
         """Data with the stacked median curve and predictive band per group (``discrepancy`` as in

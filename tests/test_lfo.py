@@ -1,0 +1,122 @@
+"""Leave-future-out weights of stacked fits, their fallback rule, and the BNSL least-squares baseline."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayescale as bs
+from bayescale.baselines import bnsl_point, fit_bnsl
+from bayescale.errors import DataError, LawError
+from bayescale.laws import smoothly_broken_power_law
+from bayescale.lfo import origin_masks, stacking_weights
+
+SAMPLING = {"draws": 300, "tune": 300, "chains": 2, "progress": False, "cores": 1}
+
+
+def broken_curve(seed=0, n=20):
+    """Exponent 0.05 below the break at 1e8, 0.45 above: the bend is in the last half of the range."""
+    rng = np.random.default_rng(seed)
+    x = np.logspace(6, 10, n)
+    y = smoothly_broken_power_law(x, 0.0, 300.0, 0.05, [0.4], [1e8], [0.3])
+    return pd.DataFrame({"x": x, "y": y * np.exp(0.01 * rng.standard_normal(n))})
+
+
+def power_curve(seed=1, n=20):
+    rng = np.random.default_rng(seed)
+    x = np.logspace(6, 10, n)
+    return pd.DataFrame({"x": x, "y": (0.5 + 300 * x**-0.3) * np.exp(0.02 * rng.standard_normal(n))})
+
+
+@pytest.fixture(scope="module")
+def stacked_broken():
+    return bs.fit(broken_curve(), law="auto", x="x", y="y", seed=1, **SAMPLING)
+
+
+def test_lfo_weights_favour_the_broken_law_when_the_curve_bends(stacked_broken):
+    st = stacked_broken
+    assert st.weights_method == "lfo"
+    assert st.weights["broken"] > 0.9
+    table = st.weights_table().set_index("law")
+    assert table.loc["broken", "elpd_lfo"] > table.loc["power", "elpd_lfo"]
+    # origins 0.6, 0.7, 0.8 of 20 log-spaced points leave 8 + 6 + 4 later points to score
+    assert (table["n_points"] == 18).all() and (table["n_origins"] == 3).all()
+    np.testing.assert_allclose(table["weight"].sum(), 1.0)
+    assert {"elpd_lfo", "weight_lfo"} <= set(st.summary().columns)
+    assert not (st.flags()["code"] == "lfo_fallback").any()
+    pointwise = st.lfo.pointwise
+    assert set(pointwise["law"]) == {"power", "broken"} and len(pointwise) == 2 * 18
+
+
+@pytest.mark.slow
+def test_lfo_weights_are_reproducible_with_the_seed(stacked_broken):
+    again = bs.fit(broken_curve(), law="auto", x="x", y="y", seed=1, **SAMPLING)
+    pd.testing.assert_frame_equal(again.weights_table(), stacked_broken.weights_table())
+
+
+def test_lfo_weights_favour_the_power_law_on_a_pure_power_law():
+    st = bs.fit(power_curve(), law=["power", "broken"], x="x", y="y", seed=2, **SAMPLING)
+    assert st.weights["power"] > 0.7
+    table = st.weights_table().set_index("law")
+    assert table.loc["power", "elpd_lfo"] > table.loc["broken", "elpd_lfo"]
+
+
+def test_loo_weights_stay_available(stacked_broken):
+    st = bs.StackedFit(stacked_broken.fits)  # rebuilt without refits: PSIS-LOO stacking
+    assert st.weights_method == "loo"
+    np.testing.assert_allclose(st.weights.to_numpy(), st.comparison["weight"].reindex(st.weights.index).to_numpy())
+    assert "elpd_lfo" not in st.weights_table().columns
+
+
+def test_short_noisy_curve_falls_back_to_the_power_law_with_a_flag():
+    # 9 points: enough for the broken law's full fit (8 needed) but not for its refits at 60% (5 points)
+    rng = np.random.default_rng(5)
+    x = np.logspace(6, 9, 9)
+    df = pd.DataFrame({"x": x, "y": (0.5 + 300 * x**-0.3) * np.exp(0.1 * rng.standard_normal(9))})
+    st = bs.fit(df, law="auto", x="x", y="y", seed=3, **SAMPLING)
+    assert set(st.fits) == {"power", "broken"}
+    assert st.weights["power"] == 1.0 and st.weights["broken"] == 0.0
+    flags = st.flags()
+    row = flags[flags["code"] == "lfo_fallback"]
+    assert len(row) == 1 and row["severity"].iloc[0] == "warning"
+    assert "law 'broken' left out of the LFO weights" in row["message"].iloc[0]
+    assert "TooFewPoints" in row["message"].iloc[0]
+
+
+def test_weights_option_is_checked():
+    with pytest.raises(LawError, match="weights must be one of lfo, loo, got 'waic'"):
+        bs.fit(power_curve(), law="auto", x="x", y="y", weights="waic")
+
+
+def test_origins_cut_each_curve_at_its_own_log_range():
+    df = pd.DataFrame({"g": ["a"] * 5 + ["b"] * 3, "x": [1, 10, 100, 1e3, 1e4, 1e2, 1e3, 1e4]})
+    (frac, train), = origin_masks(df, x="x", group="g", origins=[0.5])
+    assert frac == 0.5
+    assert train.tolist() == [True, True, True, False, False, True, True, False]
+
+
+def test_stacking_weights_pick_the_law_that_predicts_every_point_better():
+    lpd = np.column_stack([np.full(10, -1.0), np.full(10, -3.0)])
+    np.testing.assert_allclose(stacking_weights(lpd), [1.0, 0.0], atol=1e-4)
+    # each law predicts half the points well: the mixture of both is best
+    half = np.where(np.arange(10)[:, None] < 5, [[-1.0, -8.0]], [[-8.0, -1.0]])
+    np.testing.assert_allclose(stacking_weights(half), [0.5, 0.5], atol=1e-3)
+
+
+def test_bnsl_baseline_recovers_a_simulated_break():
+    rng = np.random.default_rng(0)
+    x = np.logspace(6, 10, 25)
+    truth = (1.5, 300.0, 0.1, [0.4], [1e8], [0.3])
+    y = smoothly_broken_power_law(x, *truth) * np.exp(0.002 * rng.standard_normal(25))
+    fit = fit_bnsl(x, y)
+    assert fit.c0 == pytest.approx(0.1, abs=0.02)
+    assert fit.c1 == pytest.approx(0.4, abs=0.03)
+    assert np.log10(fit.d) == pytest.approx(8.0, abs=0.1)
+    assert fit.a == pytest.approx(1.5, rel=0.05)
+    assert fit.rmse_log < 0.003
+    x_new = np.logspace(10, 11, 4)
+    np.testing.assert_allclose(bnsl_point(x, y, x_new)[0], smoothly_broken_power_law(x_new, *truth), rtol=0.01)
+
+
+def test_bnsl_baseline_needs_six_points():
+    with pytest.raises(DataError, match="the broken-power-law baseline needs at least 6 points, got 5"):
+        fit_bnsl([1, 2, 3, 4, 5], [5, 4, 3, 2.5, 2.2])
