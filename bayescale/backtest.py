@@ -2,10 +2,12 @@ r"""Backtests: fit the small-scale part of each curve, score forecasts of the la
 
 ``backtest(df, x=, y=, group=, split=)`` cuts every curve (the rows sharing the ``group``
 columns) into a training part and a held-out part, fits bayescale's law to the training
-part and, on the same split, three least-squares baselines (:mod:`bayescale.baselines`):
+part and, on the same split, four least-squares baselines (:mod:`bayescale.baselines`):
 the saturating power law by least squares (point only; the power law whatever ``law`` is),
-the same with a 1000-resample residual bootstrap interval, and a straight line in log-log
-space with its t prediction interval. Each held-out point is scored for every method.
+the same with a 1000-resample residual bootstrap interval, a straight line in log-log
+space with its t prediction interval, and the smoothly broken power law (BNSL, one break)
+by least squares from a grid of starts (``bnsl``, point only; it needs 6 training points).
+Each held-out point is scored for every method.
 
 Splits (one or several per curve; several cutoffs are a rolling origin, reported apart)
     ``0.6`` or ``"frac:0.6"``: fit on the first 60% of the curve's log-x range;
@@ -72,7 +74,7 @@ LEVELS = (0.5, 0.8, 0.9)
 SUPPORT_COLUMNS = ["dataset", "s", "s_low", "s_high", "s_ml", "curves", "errors"]
 FIT_COLUMNS = ["dataset", "curve", "cutoff", "n_train", "n_test", "status", "seconds", "max_r_hat", "min_ess_bulk",
                "divergences"]
-METHODS = ("bayescale", "bayescale+disc", "ls", "ls_bootstrap", "loglinear")
+METHODS = ("bayescale", "bayescale+disc", "ls", "ls_bootstrap", "loglinear", "bnsl")
 DISTANCE_BINS = (0.0, 0.1, 0.25, 0.5, 1.0, np.inf)
 MIN_TRAIN = 5  # the power law has 4 parameters (E, A, alpha, sigma): every method gets the same curves
 
@@ -262,6 +264,7 @@ def run_task(task: Mapping[str, Any]) -> dict:
         attempt("ls_bootstrap", lambda: baselines.power_ls_bootstrap(x_tr, y_tr, x_te, n_boot=spec["n_boot"],
                                                                      seed=seed))
         attempt("loglinear", lambda: baselines.loglinear_draws(x_tr, y_tr, x_te, seed=seed))
+        attempt("bnsl", lambda: baselines.bnsl_point(x_tr, y_tr, x_te))
     if spec["discrepancy"] and "bayescale" in draws:
         mask = inner_mask(x_tr, spec["inner"])
         if mask.sum() >= MIN_TRAIN and (~mask).sum() >= 1:
