@@ -358,7 +358,10 @@ def comparison_section(fit) -> Section | None:
     weights = ", ".join(f"{name} {w:.2f}" for name, w in fit.weights.items())
     section.paragraphs.append(
         "PSIS-LOO on the density of the metric (elpd: expected log predictive density, higher is better; dse: "
-        f"standard error of the difference) and stacking weights. Stacking weights: {weights}. Predictions above "
+        "standard error of the difference) and its stacking weights; with leave-future-out weights also elpd_lfo "
+        "(log predictive density of each curve's later points from refits on its earlier ones) and weight_lfo. "
+        f"Stacking weights: {weights}. They are the {getattr(fit, 'weights_method', 'loo').upper()} ones. "
+        "Predictions above "
         "mix the laws by these weights, so where the laws disagree the interval widens."
     )
     section.tables.append(("LOO comparison", table_html(fit.comparison)))

@@ -3,10 +3,12 @@
 Fits the small-scale part of each curve and scores the held-out large-scale part, for bayescale
 (``bayescale``; and ``bayescale+disc`` with the distance-growing discrepancy learned from in-sample
 backtests) and, on the same splits, the least-squares power law (``ls``, point), its 1000-resample
-residual bootstrap (``ls_bootstrap``) and a log-log line with its t interval (``loglinear``).
+residual bootstrap (``ls_bootstrap``), a log-log line with its t interval (``loglinear``) and the
+smoothly broken power law by least squares from a grid of starts (``bnsl``, point).
 
     .venv/bin/python benchmarks/bench_backtest.py                 # all data, 2 workers
     .venv/bin/python benchmarks/bench_backtest.py --quick         # a few curves per dataset
+    .venv/bin/python benchmarks/bench_backtest.py --datasets datablations_long   # one dataset
 
 Datasets and splits (main split first; OLMo and datablations also a rolling origin at 40% and 80%):
 
@@ -17,6 +19,9 @@ Datasets and splits (main split first; OLMo and datablations also a rolling orig
 * ``obsscaling``: benchmark error (1 - score) vs training FLOPs within a model family, curve =
   (family, benchmark), fit on the models under 10B parameters (the paper's split), as a train column.
 * ``chinchilla``: loss vs tokens at fixed model size (sizes with >= 6 runs), 60%.
+* ``datablations_long``: the 48 long learning curves of the bundled ``datablations`` data (they bend,
+  flatten and, under heavy repetition, turn back up): loss vs tokens seen, curve = (data, num_params,
+  epochs, tokens_per_epoch), 60% (and a rolling origin at 40% and 80%).
 
 Writes ``points.csv``, ``summary.csv``, ``table.csv``, ``per_curve.csv``, ``by_distance.csv``,
 ``failures.csv``, ``calibration.png`` and ``error_vs_distance.png`` to ``--out``.
@@ -86,8 +91,15 @@ def chinchilla() -> dict:
     return {"df": df, "x": "tokens", "y": "loss", "group": "size", "split": [0.6]}
 
 
+def datablations_long() -> dict:
+    from bayescale import datasets
+
+    return {"df": datasets.load("datablations"), "x": "token_num", "y": "loss",
+            "group": ["data", "num_params", "epochs", "tokens_per_epoch"], "split": [0.6, 0.4, 0.8]}
+
+
 DATASETS = {"olmo": olmo, "opt": opt, "datablations": datablations, "obsscaling": obsscaling,
-            "chinchilla": chinchilla}
+            "chinchilla": chinchilla, "datablations_long": datablations_long}
 
 
 def quick(spec: dict, n: int = 3) -> dict:
@@ -121,6 +133,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="benchmarks/results/backtest", help="folder for tables and figures")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="3 curves per dataset, main split only")
+    parser.add_argument("--curves", type=int, default=3, help="curves per dataset with --quick")
     parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--tune", type=int, default=500)
@@ -137,7 +150,7 @@ def main(argv=None) -> int:
     data = {}
     for name in args.datasets:
         spec = DATASETS[name]()
-        data[name] = quick(spec) if args.quick else spec
+        data[name] = quick(spec, args.curves) if args.quick else spec
     # one pool for every dataset: each worker compiles the model once
     law = args.law[0] if len(args.law) == 1 else args.law
     result = backtest_datasets(data, law=law, draws=args.draws, tune=args.tune, chains=2,
@@ -172,7 +185,7 @@ def main(argv=None) -> int:
     print("  overall 90% coverage: " + ", ".join(f"{m} {v:.3f}" for m, v in cov.items()) + " (goal 0.85-0.95)")
     worst = summary[summary["method"] == ours].set_index("dataset")["coverage90"]
     print(f"  lowest dataset 90% coverage ({ours}): {worst.min():.3f} on {worst.idxmin()} (goal >= 0.75)")
-    best_ls = min(o.loc["rmsle", m] for m in ("ls", "ls_bootstrap", "loglinear"))
+    best_ls = min(o.loc["rmsle", m] for m in ("ls", "ls_bootstrap", "loglinear", "bnsl") if m in o.columns)
     print(f"  RMSLE of the median: {ours} {o.loc['rmsle', ours]:.4f}, bayescale {o.loc['rmsle', 'bayescale']:.4f}, "
           f"best least squares {best_ls:.4f} (ratio {o.loc['rmsle', 'bayescale'] / best_ls:.2f})")
     print(f"\nwall time {wall:.0f} s on {os.cpu_count()} cores, {args.workers} workers; load average "
