@@ -140,6 +140,35 @@ def fit_stacked(df: pd.DataFrame, *, law, x: str, y: str, trials=None, breaks=No
     return StackedFit(fits, dropped=dropped, lfo=lfo)
 
 
+LFO_ATTR = "bayescale_lfo_weights"
+
+
+def _lfo_json(stacked) -> str | None:
+    import json
+
+    if stacked.weights_method != "lfo":
+        return None
+    return json.dumps({"laws": sorted(stacked.fits), "weights": stacked.weights.to_dict(),
+                       "table": stacked.lfo.table.reset_index().to_dict(orient="list"), "notes": stacked.lfo.notes})
+
+
+def _saved_lfo(fits: dict):
+    """The LFO weights saved with these very laws by :meth:`StackedFit.save`, or None."""
+    import json
+
+    from bayescale.lfo import LFOResult
+
+    stamps = {f.idata.attrs.get(LFO_ATTR) for f in fits.values()}
+    if len(stamps) != 1 or None in stamps:
+        return None
+    saved = json.loads(stamps.pop())
+    if saved["laws"] != sorted(fits):
+        return None
+    table = pd.DataFrame(saved["table"])
+    table = table.set_index("law") if "law" in table.columns else table
+    return LFOResult(table, pd.DataFrame(), pd.Series(saved["weights"], dtype=float), list(saved["notes"]))
+
+
 class StackedFit:
     """Several laws fitted to the same data, averaged by stacking weights.
 
@@ -172,7 +201,8 @@ class StackedFit:
         for name, f in self.fits.items():
             if len(f.data.y) != len(first.data.y) or not np.allclose(f.data.y, first.data.y):
                 raise DataError(f"fit {name!r} is not of the same observations as the others")
-        self.lfo = lfo
+        self.lfo = lfo if lfo is not None else _saved_lfo(self.fits)
+        lfo = self.lfo
         self.weights_method = "lfo" if lfo is not None and lfo.weights is not None else "loo"
         self.comparison = self._compare()
         source = lfo.weights if self.weights_method == "lfo" else self.comparison["weight"]
@@ -247,15 +277,22 @@ class StackedFit:
         """Save every law's fit next to ``path`` (``out.nc`` -> ``out.power.nc``, ``out.broken.nc``).
 
         Reload them with :func:`bayescale.load` and rebuild the ensemble with
-        ``StackedFit({name: fit, ...})``. Returns the paths written.
+        ``StackedFit({name: fit, ...})``: LFO weights are stored in every file and come back with
+        the same laws (PSIS-LOO weights are recomputed). Returns the paths written.
         """
         from pathlib import Path
 
         path = Path(path)
         written = []
+        stamp = _lfo_json(self)
         for name, f in self.fits.items():
             target = path.with_name(f"{path.stem}.{name}{path.suffix or '.nc'}")
-            f.save(target)
+            if stamp is not None:  # the LFO weights travel with every law's file (refits are not saved)
+                f.idata.attrs[LFO_ATTR] = stamp
+            try:
+                f.save(target)
+            finally:
+                f.idata.attrs.pop(LFO_ATTR, None)
             written.append(str(target))
         return written
 

@@ -60,11 +60,22 @@ def test_lfo_weights_favour_the_power_law_on_a_pure_power_law():
     assert table.loc["power", "elpd_lfo"] > table.loc["broken", "elpd_lfo"]
 
 
+@pytest.mark.filterwarnings("ignore::bayescale.errors.SamplingWarning")  # Pareto k at 300 draws: LOO's own caveat
 def test_loo_weights_stay_available(stacked_broken):
     st = bs.StackedFit(stacked_broken.fits)  # rebuilt without refits: PSIS-LOO stacking
     assert st.weights_method == "loo"
     np.testing.assert_allclose(st.weights.to_numpy(), st.comparison["weight"].reindex(st.weights.index).to_numpy())
     assert "elpd_lfo" not in st.weights_table().columns
+
+
+def test_saved_stack_keeps_its_lfo_weights(stacked_broken, tmp_path):
+    paths = stacked_broken.save(tmp_path / "st.nc")
+    again = bs.StackedFit({name: bs.load(p) for name, p in zip(stacked_broken.fits, paths, strict=True)})
+    assert again.weights_method == "lfo"
+    pd.testing.assert_series_equal(again.weights, stacked_broken.weights)
+    assert "bayescale_lfo_weights" not in stacked_broken.fits["power"].idata.attrs  # the in-memory fit is untouched
+    only_power = bs.StackedFit({"power": bs.load(paths[0])})  # another set of laws: the saved weights do not apply
+    assert only_power.weights_method == "loo"
 
 
 def test_short_noisy_curve_falls_back_to_the_power_law_with_a_flag():
