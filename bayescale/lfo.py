@@ -40,7 +40,8 @@ SCORED_LAWS = ("power", "broken")
 
 @dataclass
 class LFOResult:
-    """Per-law LFO scores and weights, the pointwise scores and the reasons for any fallback."""
+    """Per-law LFO scores and weights, the pointwise scores (``row``: position in the fitted frame)
+    and the reasons for any fallback."""
 
     table: pd.DataFrame
     pointwise: pd.DataFrame
@@ -130,7 +131,7 @@ def lfo_weights(df: pd.DataFrame, fits: dict, *, x: str, y: str, seed: int, opti
     x, y : str
         Columns, as given to :func:`bayescale.fit`.
     seed : int
-        The stacked fit's seed; refit ``k`` uses ``seed + 1 + k``.
+        The stacked fit's seed; the refit of law ``i`` at origin ``k`` uses ``seed + 1 + k + 100 i``.
     options : dict of str -> dict
         Per law, the other :func:`bayescale.fit` options of its full fit (group, priors, noise, ...),
         reused by its refits with the few draws of :data:`REFIT`.
@@ -177,8 +178,8 @@ def lfo_weights(df: pd.DataFrame, fits: dict, *, x: str, y: str, seed: int, opti
             except (ValueError, RuntimeError, FloatingPointError) as exc:  # BayescaleError is a ValueError
                 failed[name] = f"its refit at origin {frac:g} failed ({type(exc).__name__}: {exc})"
                 break
-            records.append(pd.DataFrame({"law": name, "origin": frac, "row": later.index, x: later[x].to_numpy(),
-                                         y: later[y].to_numpy(), "lpd": lpd}))
+            records.append(pd.DataFrame({"law": name, "origin": frac, "row": np.flatnonzero(~train),
+                                         x: later[x].to_numpy(), y: later[y].to_numpy(), "lpd": lpd}))
     kept = [name for name in laws if name not in failed]
     for name, why in failed.items():
         notes.append(f"law {name!r} left out of the LFO weights: {why}")

@@ -21,7 +21,10 @@ def add_parser(subparsers):
     parser.add_argument("csv", help="tidy CSV file")
     parser.add_argument("--law", nargs="+", default=["power"], metavar="LAW",
                         help="law to fit: power (default), broken, sigmoid, chinchilla; several laws, or auto, "
-                             "are stacked by PSIS-LOO")
+                             "are stacked (see --weights)")
+    parser.add_argument("--weights", default="lfo", choices=["lfo", "loo"],
+                        help="stacking weights of several laws: leave-future-out (default: refits on each curve's "
+                             "smaller scales score its larger ones) or PSIS-LOO")
     parser.add_argument("--x", required=True, nargs="+", metavar="COLUMN",
                         help="column of the scale (params, tokens, compute, ...); two for chinchilla (params tokens)")
     parser.add_argument("--y", required=True, help="column of the metric (loss, error, ...)")
@@ -68,7 +71,7 @@ def run(args) -> int:
         check_reach(args.reach, laws, args.noise)
     fit = bayescale.fit(
         df, law=law, x=x, y=args.y, group=args.group, noise=args.noise, slopes=args.slopes, floor=args.floor,
-        trials=trials, breaks=args.breaks, progress=not args.quiet, **sampling_kwargs(args),
+        trials=trials, breaks=args.breaks, weights=args.weights, progress=not args.quiet, **sampling_kwargs(args),
     )
     report(fit, at=args.at, prob=args.prob or 0.9, plot=args.plot, save=args.save, plain=args.plain,
            discrepancy=args.discrepancy, all_flags=args.all_flags, reach=args.reach)
