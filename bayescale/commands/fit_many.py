@@ -9,19 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from bayescale.commands._common import positive_float
-
-
-def _positive_int(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}")
-    return value
+from bayescale.commands._common import count, positive_float
 
 
 def add_parser(subparsers):
@@ -43,9 +31,9 @@ def add_parser(subparsers):
     parser.add_argument("--at", nargs="+", type=positive_float, metavar="X", help="scales to predict at")
     parser.add_argument("--prob", type=float, default=0.9, help="central interval mass (default 0.9)")
     group = parser.add_argument_group("sampling")
-    group.add_argument("--draws", type=_positive_int, default=1000, help="draws per chain (default 1000)")
+    group.add_argument("--draws", type=count, default=1000, help="draws per chain (default 1000)")
     group.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (default 1000)")
-    group.add_argument("--chains", type=_positive_int, default=4, help="chains (default 4)")
+    group.add_argument("--chains", type=count, default=4, help="chains (default 4)")
     group.add_argument("--seed", type=int, help="run seed; each curve's seed derives from it and the curve's key")
     group.add_argument("--sampler", choices=["nutpie", "pymc"],
                        help="nutpie (default when installed: compiled once per worker) or pymc")
@@ -56,7 +44,7 @@ def add_parser(subparsers):
                            help="local processes (default) or a Dask cluster")
     run_group.add_argument("--scheduler", metavar="ADDRESS",
                            help="Dask scheduler address (tcp://host:8786); default: a LocalCluster")
-    run_group.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
+    run_group.add_argument("--workers", type=count, help="worker processes (default: all cores)")
     run_group.add_argument("--quiet", action="store_true", help="no progress lines")
     run_group.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
     return parser
