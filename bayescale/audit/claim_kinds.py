@@ -19,6 +19,7 @@ from bayescale.audit.claims import (
     ClaimItem,
     array_of_tables,
     interval,
+    item_prob,
     keys,
     number,
     probability,
@@ -137,7 +138,7 @@ def _reach(claim: Mapping, where: str, prob: float, model: Mapping) -> list[Clai
         if "group" in model and "group" not in spec:
             raise SpecError(f"{name}.group: required in a grouped model (a group of {model['group']!r}, "
                             "or '(new group)')")
-        p = probability(spec["prob"], f"{name}.prob") if "prob" in spec else prob
+        p = item_prob(spec, name, prob)
         group = _group(spec, name, model)
         items.append(ClaimItem(_label(spec, f"reach {target:g} by {by:.3g}"), "reach", by, None, p, name,
                                fields={"target": target, "by": by, "group": group}))
@@ -163,7 +164,7 @@ def _emergence(claim: Mapping, where: str, prob: float, model: Mapping) -> list[
             raise SpecError(f"{name}.within_decades: only meaningful with abrupt = true")
         if law == "broken" and "group" in spec:
             raise SpecError(f"{name}.group: the broken law's breaks are shared by all groups")
-        p = probability(spec["prob"], f"{name}.prob") if "prob" in spec else prob
+        p = item_prob(spec, name, prob)
         where_text = f"{scale:.3g}" if scale is not None else f"[{bounds[0]:.3g}, {bounds[1]:.3g}]"
         items.append(ClaimItem(_label(spec, f"emergence at {where_text}"), "emergence", scale, bounds, p, name,
                                fields={"abrupt": abrupt, "within_decades": within,
@@ -229,7 +230,7 @@ def _population(claim: Mapping, where: str, prob: float, model: Mapping) -> list
         value = number(spec["value"], f"{name}.value") if "value" in spec else None
         bounds = interval(spec["interval"], f"{name}.interval", positive=False) if "interval" in spec else None
         rate = probability(spec["rate"], f"{name}.rate") if "rate" in spec else None
-        p = probability(spec["prob"], f"{name}.prob") if "prob" in spec else prob
+        p = item_prob(spec, name, prob)
         items.append(ClaimItem(_label(spec, "population aggregate"), "population", value, bounds, p, name,
                                fields={"weights": w, "at": at, "rate": rate}))
     return items

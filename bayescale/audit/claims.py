@@ -100,6 +100,11 @@ def probability(value, where: str) -> float:
     return value
 
 
+def item_prob(spec: Mapping, where: str, default: float) -> float:
+    """The item's own ``prob`` (checked, named ``<where>.prob``), or the claim's default."""
+    return probability(spec["prob"], f"{where}.prob") if "prob" in spec else default
+
+
 def interval(value, where: str, positive: bool) -> tuple[float, float]:
     """A ``[lower, upper]`` pair with lower <= upper."""
     if not isinstance(value, list) or len(value) != 2:
@@ -123,7 +128,7 @@ def value_and_interval(spec, where: str, default_prob: float, positive: bool):
         keys(spec, ITEM_KEYS, where)
         value = number(spec["value"], f"{where}.value", positive=positive) if "value" in spec else None
         bounds = interval(spec["interval"], f"{where}.interval", positive) if "interval" in spec else None
-        prob = probability(spec["prob"], f"{where}.prob") if "prob" in spec else default_prob
+        prob = item_prob(spec, where, default_prob)
         if value is None and bounds is None:
             raise SpecError(f"{where}: give a value, an interval, or both")
         return value, bounds, prob
@@ -162,7 +167,7 @@ def _chinchilla_items(claim: Mapping, where: str, prob: float) -> list[ClaimItem
         if "compute" not in spec:
             raise SpecError(f"{field_name}.compute: the budget of a claimed optimal allocation is required")
         compute = number(spec["compute"], f"{field_name}.compute", positive=True)
-        p = probability(spec["prob"], f"{field_name}.prob") if "prob" in spec else prob
+        p = item_prob(spec, field_name, prob)
         intervals = spec.get("intervals", {})
         if not isinstance(intervals, Mapping):
             raise SpecError(f"{field_name}.intervals: must be a table of [lower, upper] per quantity")
