@@ -12,19 +12,19 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "fit": ("bayescale.fitting", "fit"),
-    "observational": ("bayescale.observational", "observational"),
-    "ObservationalFit": ("bayescale.observational", "ObservationalFit"),
-    "fit_many": ("bayescale.batch", "fit_many"),
-    "backtest": ("bayescale.backtest", None),  # a callable module: bayescale.backtest(df, ...)
-    "load_batch": ("bayescale.batch", "load_batch"),
-    "load": ("bayescale.io", "load_fit"),
-    "compare": ("bayescale.comparison", "compare"),
-    "ScalingFit": ("bayescale.result", "ScalingFit"),
-    "ChinchillaFit": ("bayescale.chinchilla", "ChinchillaFit"),
-    "StackedFit": ("bayescale.stacking", "StackedFit"),
-    "audit": ("bayescale.audit", "audit"),
-    "NEW_GROUP": ("bayescale.posterior", "NEW_GROUP"),
+    "fit": ("bayescale.fitting.dispatch", "fit"),
+    "observational": ("bayescale.workflows.observational", "observational"),
+    "ObservationalFit": ("bayescale.workflows.observational", "ObservationalFit"),
+    "fit_many": ("bayescale.workflows.batch", "fit_many"),
+    "backtest": ("bayescale.workflows.backtest", "backtest"),
+    "load_batch": ("bayescale.workflows.batch", "load_batch"),
+    "load": ("bayescale.results.load", "load_fit"),
+    "compare": ("bayescale.results.comparison", "compare"),
+    "ScalingFit": ("bayescale.results.scaling", "ScalingFit"),
+    "ChinchillaFit": ("bayescale.results.chinchilla", "ChinchillaFit"),
+    "StackedFit": ("bayescale.results.stacked", "StackedFit"),
+    "audit": ("bayescale.workflows.audit", "audit"),
+    "NEW_GROUP": ("bayescale.core.posterior", "NEW_GROUP"),
     "datasets": ("bayescale.datasets", None),
     "errors": ("bayescale.errors", None),
     "BayescaleError": ("bayescale.errors", "BayescaleError"),
@@ -35,7 +35,7 @@ __all__ = [*_EXPORTS, "__version__"]
 
 
 def _exact_floating_point() -> None:
-    """Turn off numba's fastmath for every model bayescale compiles (see :mod:`bayescale.compiled`).
+    """Turn off numba's fastmath for every model bayescale compiles (see :mod:`bayescale.fitting.compiled`).
 
     With fastmath (PyTensor's default) LLVM may reassociate sums, so a model compiled afresh
     and the same model loaded from the on-disk cache gave different draws for one seed.

@@ -126,8 +126,8 @@ def main(argv=None) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from bayescale.backtest import BacktestResult, backtest_datasets
-    from bayescale.console import print_table
+    from bayescale.core.console import print_table
+    from bayescale.workflows.backtest import BacktestResult, backtest_datasets
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="benchmarks/results/backtest", help="folder for tables and figures")

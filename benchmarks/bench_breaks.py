@@ -23,7 +23,7 @@ from scipy.optimize import least_squares
 from scipy.special import expit
 
 import bayescale as bs
-from bayescale.laws import smoothly_broken_power_law
+from bayescale.laws.formulas import smoothly_broken_power_law
 
 TRUE_BREAK = 1e8
 TRUE_MIDPOINT = 1e23

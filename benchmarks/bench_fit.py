@@ -35,7 +35,7 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 import bayescale as bs
-from bayescale.simulate import power_law_data
+from bayescale.laws.simulate import power_law_data
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_batch import make_curves, scipy_fits  # noqa: E402
@@ -143,7 +143,7 @@ def main() -> None:
         if not args.skip_cold:
             env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp}/pytensor",
                    "NUMBA_CACHE_DIR": f"{tmp}/numba"}
-            code = ("import bayescale as bs; from bayescale.simulate import power_law_data; "
+            code = ("import bayescale as bs; from bayescale.laws.simulate import power_law_data; "
                     f"bs.fit(power_law_data(offsets=(400.0,), n=20, seed=1), x='params', y='loss', seed=7, "
                     f"draws={args.draws}, tune={args.tune}, chains={args.chains}, progress=False)")
             rows.append(report({"case": "power, 20 points", "what": "first fit, empty compile cache (whole process)",
@@ -218,7 +218,7 @@ def markdown(table: pd.DataFrame) -> str:
 
 def broken_curves(n: int, points: int = 20, seed: int = 0) -> pd.DataFrame:
     """``n`` smoothly broken curves with one break inside the data."""
-    from bayescale.laws import smoothly_broken_power_law
+    from bayescale.laws.formulas import smoothly_broken_power_law
 
     rng = np.random.default_rng(seed)
     frames = []

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from bayescale import datasets
-from bayescale.console import print_table
+from bayescale.core.console import print_table
 from bayescale.errors import DataWarning
-from bayescale.observational import holdout, observational
+from bayescale.workflows.observational import holdout, observational
 
 BASE = ["MMLU", "HumanEval", "TruthfulQA", "ARC-C", "HellaSwag", "Winograd", "XWinograd", "GSM8K"]
 

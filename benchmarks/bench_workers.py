@@ -20,12 +20,12 @@ import time
 
 import psutil
 
-IMPORTS = "import bayescale.batch, bayescale.power, pymc, nutpie"
+IMPORTS = "import bayescale.workflows.batch, bayescale.laws.power, pymc, nutpie"
 
 
 def one_round(method: str, workers: int) -> dict:
     """Seconds until ``workers`` workers have imported :data:`IMPORTS`; mean USS and PSS (MB)."""
-    from bayescale.executors import LocalExecutor
+    from bayescale.workflows.executors import LocalExecutor
 
     executor = LocalExecutor(workers, start_method=method)
     start = time.perf_counter()

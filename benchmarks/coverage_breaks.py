@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 import bayescale as bs
-from bayescale.laws import smoothly_broken_power_law
+from bayescale.laws.formulas import smoothly_broken_power_law
 
 TARGET = 1e12
 

@@ -88,7 +88,7 @@ def _power_case(groups: int = 1, points: int = 15, fixed: bool = False) -> Case:
     u = np.log(x / geomean(x))
 
     def draw(rng):
-        if fixed:  # bayescale.simulate.power_law_data's defaults, or tests/test_fit.py's TRUE for 3 groups
+        if fixed:  # bayescale.laws.simulate.power_law_data's defaults, or tests/test_fit.py's TRUE for 3 groups
             alpha, offsets, floor = (0.3, [400.0], 1.7) if groups == 1 else (0.32, [300.0, 500.0, 900.0], 1.8)
             log_a = np.log(offsets) - alpha * np.log(geomean(x))  # A at x = 1 moved to x_ref
             return {"alpha": alpha, "log_A": log_a[0], "log_A_g": log_a, "log_A[g0]": log_a[0],
@@ -102,7 +102,7 @@ def _power_case(groups: int = 1, points: int = 15, fixed: bool = False) -> Case:
         return t
 
     def simulate(t, rng):
-        from bayescale.laws import log_power_law
+        from bayescale.laws.formulas import log_power_law
 
         log_a = t["log_A_g"][np.repeat(np.arange(groups), points)] if groups > 1 else t["log_A"]
         mean = log_power_law(u, np.exp(t["log_E"]), log_a, t["alpha"], np.exp)
@@ -133,7 +133,7 @@ def _broken_case(points: int = 30) -> Case:
     x = np.geomspace(1e6, 1e10, points)
     u = np.log(x / geomean(x))
     span = float(u.max() - u.min())
-    lo, hi = u.min() - 0.1 * span, u.max() + 0.1 * span  # bayescale.broken.break_window
+    lo, hi = u.min() - 0.1 * span, u.max() + 0.1 * span  # bayescale.laws.broken.break_window
 
     def draw(rng):
         share = rng.beta(2.0, 4.0)
@@ -143,7 +143,7 @@ def _broken_case(points: int = 30) -> Case:
                 "log_E": rng.normal(-1.5, 1.0), "sigma": abs(rng.normal(0.0, 0.1))}
 
     def simulate(t, rng):
-        from bayescale.laws import log_broken_reducible
+        from bayescale.laws.formulas import log_broken_reducible
 
         log_r = log_broken_reducible(u, t["log_A"], [t["alpha0"], t["alpha1"]], [t["log_break"]], [t["width"]],
                                      lambda z: np.logaddexp(0.0, z))
@@ -175,7 +175,7 @@ def _sigmoid_case(points: int = 15, trials: int = 200) -> Case:
     def simulate(t, rng):
         from scipy.special import expit
 
-        from bayescale.laws import sigmoid_law
+        from bayescale.laws.formulas import sigmoid_law
 
         ceiling = t["floor"] + (1 - t["floor"]) * t["ceiling_share"]
         p = np.clip(sigmoid_law(u, t["floor"], ceiling, t["steepness"], t["midpoint_mu"], expit), 1e-9, 1 - 1e-9)

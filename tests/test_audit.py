@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 import bayescale as bs
-from bayescale.audit import audit, expected_widths, parse_claim
-from bayescale.chinchilla import chinchilla_loss, optimal_allocation
 from bayescale.cli import main
 from bayescale.errors import SpecError
+from bayescale.laws.chinchilla import chinchilla_loss, optimal_allocation
+from bayescale.workflows.audit import audit, expected_widths, parse_claim
 
 TRUE = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.35, "beta": 0.37}
 MODEL = {"law": "chinchilla", "x": ["params", "tokens"], "y": "loss"}
@@ -190,7 +190,7 @@ def test_cli_runs_and_writes_markdown(tmp_path, data, capsys):
 
 
 def test_verdict_thresholds_on_known_draws():
-    from bayescale.audit import ClaimItem, evaluate_item
+    from bayescale.workflows.audit import ClaimItem, evaluate_item
 
     draws = np.random.default_rng(0).normal(10.0, 1.0, 20_000)
 
@@ -215,7 +215,7 @@ def test_verdict_thresholds_on_known_draws():
 
 @pytest.mark.slow
 def test_reach_claims_on_the_compute_optimal_loss(fit):
-    from bayescale.reach import chinchilla_reach
+    from bayescale.results.reach import chinchilla_reach
 
     budget = float(chinchilla_reach(2.2, *TRUE.values()))  # compute at which the true optimal loss is 2.2
     result = audit(claim(reach=[{"label": "true", "target": 2.2, "by": 10 * budget},

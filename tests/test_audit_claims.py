@@ -9,9 +9,9 @@ import pytest
 from scipy.special import expit
 
 import bayescale as bs
-from bayescale.audit import parse_claim
 from bayescale.cli import main
 from bayescale.errors import SpecError
+from bayescale.workflows.audit import parse_claim
 
 SAMPLING = {"draws": 200, "tune": 300, "chains": 2, "progress": False, "cores": 1}
 ALPHA = 0.3
@@ -124,7 +124,7 @@ def test_markdown_has_one_row_per_item_with_its_verdict_and_rule(grouped_audits)
 
 # ---------------------------------------------------------------------------- shared slopes, trend
 def varying_data(seed: int, exponents) -> pd.DataFrame:
-    from bayescale.simulate import power_law_data
+    from bayescale.laws.simulate import power_law_data
 
     return power_law_data(offsets=(100.0, 140.0), exponents=exponents, floor=1.8, sigma=0.01, n=12,
                           x_range=(1e6, 1e9), groups=["a", "b"], seed=seed, x="x", y="y", group="g")
@@ -271,7 +271,7 @@ DATA_ERRORS = [
 
 @pytest.mark.parametrize(("body", "message"), DATA_ERRORS)
 def test_claims_checked_against_the_data_before_sampling(tmp_path, monkeypatch, capsys, body, message):
-    import bayescale.audit.engine as engine
+    import bayescale.workflows.audit.engine as engine
 
     def no_sampling(*args, **kwargs):
         raise AssertionError("sampled before the claim was checked")
@@ -312,13 +312,14 @@ def test_break_location_and_abrupt_bend_on_the_broken_law():
 
 
 def test_figures_come_from_the_plotting_hook_per_kind(monkeypatch):
-    from bayescale.audit import FIGURES, AuditResult
+    from bayescale.workflows.audit import AuditResult, figures
 
     items = pd.DataFrame({"item": ["r", "p"], "kind": ["reach", "parameter"]})
     result = AuditResult(title="t", source="", items=items, flags=pd.DataFrame(), recommendations=pd.DataFrame(),
                          candidates=pd.DataFrame(), n_obs=3, runs=5, law="power", evidence={"r": {"by": 1e9}})
+    monkeypatch.setattr(figures, "PLOTS", {})
     assert result.figures() == {}
-    monkeypatch.setitem(FIGURES, "reach", lambda res, item: ("figure of", item, res.evidence[item]["by"]))
+    monkeypatch.setattr(figures, "PLOTS", {"reach": lambda res, item: ("figure of", item, res.evidence[item]["by"])})
     assert result.figures() == {"r": ("figure of", "r", 1e9)}
 
 

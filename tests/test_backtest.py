@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 import bayescale
-from bayescale import backtest as bt
-from bayescale import baselines, discrepancy
 from bayescale.errors import DataError, SpecError
+from bayescale.laws import discrepancy
+from bayescale.workflows import backtest as bt
+from bayescale.workflows import baselines
 
 FAST = {"draws": 300, "tune": 300, "chains": 2, "workers": 1, "progress": False}
 
@@ -128,7 +129,7 @@ def test_data_set_without_in_sample_backtests_records_why(monkeypatch):
         rng = np.random.default_rng(seed)
         return np.exp(rng.normal(0, 0.01, (50, len(x_eval)))) * frame["y"].min(), {}
 
-    monkeypatch.setattr(bt, "_bayes_draws", fake_draws)
+    monkeypatch.setattr(bt.tasks, "_bayes_draws", fake_draws)
     six = simulate(2, n_points=6, seed=1)  # 5 training scales at "last:1": no room for an inner fit
     result = bt.backtest_datasets({"six": {"df": six, "x": "x", "y": "y", "group": "curve", "split": "last:1"},
                                    "long": {"df": simulate(2, n_points=12, seed=2), "x": "x", "y": "y",
@@ -200,14 +201,14 @@ def test_failing_curve_is_recorded_and_skipped(monkeypatch):
     df = simulate(3, n_points=10, seed=2)
     df.loc[df["curve"] == "c01", "y"] *= -1  # not a positive metric: cannot be scored on the log scale
     short = pd.DataFrame({"curve": "short", "x": [1.0, 10.0, 100.0, 1000.0], "y": [3.0, 2.0, 1.5, 1.2]})
-    real = bt._bayes_draws
+    real = bt.tasks._bayes_draws
 
     def flaky(frame, x_eval, spec, seed):  # the sampler blows up on one curve only
         if frame["y"].iloc[0] == df.loc[df["curve"] == "c02", "y"].iloc[0]:
             raise FloatingPointError("sampler exploded")
         return real(frame, x_eval, spec, seed)
 
-    monkeypatch.setattr(bt, "_bayes_draws", flaky)
+    monkeypatch.setattr(bt.tasks, "_bayes_draws", flaky)
     result = bayescale.backtest(pd.concat([df, short]), x="x", y="y", group="curve", n_boot=20, **FAST)
     failures = result.failures.set_index("curve")
     assert "'y' must be > 0 to be scored on the log scale" in failures.loc["c01", "reason"]

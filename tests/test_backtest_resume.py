@@ -38,10 +38,10 @@ def test_resume_after_losing_a_fit_gives_the_uninterrupted_tables(tmp_path, monk
     for path in (cut_draws, cut_record):
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     calls = []
-    from bayescale import backtest as bt
+    from bayescale.workflows import backtest as bt
 
-    real = bt.run_task
-    monkeypatch.setattr(bt, "run_task", lambda task: calls.append(1) or real(task))
+    real = bt.run.run_task
+    monkeypatch.setattr(bt.run, "run_task", lambda task: calls.append(1) or real(task))
     with pytest.warns(DataWarning) as caught:
         resumed = bayescale.backtest(df, x="x", y="y", group="curve", out=out, resume=True, **FAST)
     assert len(calls) == 3  # the lost fit and the two damaged ones were fitted again, not the intact one

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import bayescale
-from bayescale.batch import BatchResult, curve_id, curve_seed, fit_many
 from bayescale.errors import BayescaleError, DataError
+from bayescale.workflows.batch import BatchResult, curve_id, curve_seed, fit_many
 
 TRUE_ALPHA = {"a": 0.25, "b": 0.35, "c": 0.45}
 SMALL = {"draws": 300, "tune": 300, "chains": 2}

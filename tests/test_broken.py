@@ -6,7 +6,7 @@ import pytest
 
 import bayescale as bs
 from bayescale.errors import LawError
-from bayescale.laws import log_broken_reducible, smoothly_broken_power_law
+from bayescale.laws.formulas import log_broken_reducible, smoothly_broken_power_law
 
 SAMPLING = {"draws": 300, "tune": 300, "chains": 2, "progress": False, "cores": 1}
 TRUE_BREAK = 1e8
@@ -106,7 +106,7 @@ def test_broken_law_options_are_checked():
 
 
 def test_breaks_table_needs_a_broken_fit(clean):
-    from bayescale.broken import break_table
+    from bayescale.laws.broken import break_table
 
     class Other:
         config = type("C", (), {"law": "power"})()
@@ -124,16 +124,16 @@ def test_plot_marks_the_break_posterior(with_break):
 def test_two_breaks_are_ordered_and_inside_the_window():
     import pymc as pm
 
-    from bayescale.broken import break_window
-    from bayescale.config import FitConfig
-    from bayescale.data import prepare
-    from bayescale.fitting import build_model
-    from bayescale.priors import priors_to_dict
+    from bayescale.core.config import FitConfig
+    from bayescale.data.curves import prepare
+    from bayescale.fitting.single import build_model
+    from bayescale.laws.broken import break_window
+    from bayescale.laws.priors import priors_to_dict
 
     df = broken_frame()
     config = FitConfig(law="broken", x="x", y="y", options={"breaks": 2})
     data = prepare(df, x="x", y="y", law="broken")
-    from bayescale.broken import default_priors
+    from bayescale.laws.broken import default_priors
 
     config.priors = priors_to_dict(default_priors(data, config))
     with build_model(data, config) as model:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import bayescale as bs
-from bayescale.simulate import power_law_data
+from bayescale.laws.simulate import power_law_data
 
 pytestmark = pytest.mark.slow
 HELD_OUT = [3e8, 1e9]

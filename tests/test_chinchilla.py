@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 import bayescale as bs
-from bayescale.chinchilla import chinchilla_loss, optimal_allocation, prepare_chinchilla
 from bayescale.errors import DataError, DataWarning, LawError
+from bayescale.laws.chinchilla import chinchilla_loss, optimal_allocation, prepare_chinchilla
 
 SAMPLING = {"draws": 300, "tune": 300, "chains": 2, "progress": False, "cores": 1}
 TRUE = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.35, "beta": 0.37}

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from bayescale.cli import main
-from bayescale.simulate import power_law_data
+from bayescale.laws.simulate import power_law_data
 
 
 def test_help_is_fast_and_does_not_import_pymc():
@@ -94,7 +94,7 @@ def test_fit_command_prints_tables_and_writes_outputs(csv, tmp_path, capsys):
     assert plot.stat().st_size > 10_000 and save.stat().st_size > 10_000
     # the saved fit, reported again with a discrepancy: wider intervals beyond the data, named in the heading
     import bayescale as bs
-    from bayescale.commands._common import report
+    from bayescale.cli._common import report
 
     fit = bs.load(save)
     report(fit, at=[1e10, 1e11], plain=True, discrepancy=0.05)
@@ -107,8 +107,8 @@ def test_fit_command_prints_tables_and_writes_outputs(csv, tmp_path, capsys):
 def test_flag_table_leads_with_warnings_and_summarises_info(capsys):
     import pandas as pd
 
-    from bayescale.commands._common import print_flags
-    from bayescale.flags import COLUMNS
+    from bayescale.cli._common import print_flags
+    from bayescale.results.flags import COLUMNS
 
     rows = [("regime", "info", g, None, "regime: scaling", 1.0) for g in "abc"]
     rows += [("extrapolation", "info", g, x, f"x={x:g} is 0.5 decades outside", 0.5) for g in "abc" for x in (1e6, 1e7)]
@@ -142,10 +142,10 @@ def saved(tmp_path_factory):
 
 def test_predict_serves_a_saved_fit_without_refitting(saved, tmp_path, capsys, monkeypatch):
     import bayescale as bs
-    import bayescale.fitting
-    from bayescale.console import format_number
+    import bayescale.fitting.single
+    from bayescale.core.console import format_number
 
-    monkeypatch.setattr(bayescale.fitting, "run_fit", None)  # any refit would fail
+    monkeypatch.setattr(bayescale.fitting.single, "run_fit", None)  # any refit would fail
     plot, html = tmp_path / "p.svg", tmp_path / "r.html"
     assert main(["predict", str(saved), "--at", "1e10", "--group", "web", "--prob", "0.8", "--plain",
                  "--plot", str(plot), "--report", str(html)]) == 0

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bayescale.simulate import power_law_data
+from bayescale.laws.simulate import power_law_data
 
 GOOD = "params,loss,g\n" + "".join(f"{10 ** (6 + i / 3):.6g},{2 + 5 * (10 ** (6 + i / 3)) ** -0.3:.6g},{'ab'[i % 2]}\n"
                                    for i in range(12))
@@ -232,7 +232,7 @@ def test_the_folders_of_spec_outputs_are_not_made_when_the_run_fails(results):
 
 def test_warnings_print_as_one_plain_line(tmp_path, monkeypatch, capsys):
     """Duplicated rows warn as ``warning: ...`` (no source path, no class name) before sampling starts."""
-    import bayescale.fitting
+    import bayescale.fitting.single
     from bayescale.cli import main
     from bayescale.errors import DataError
 
@@ -242,7 +242,7 @@ def test_warnings_print_as_one_plain_line(tmp_path, monkeypatch, capsys):
     def stop(*args, **kwargs):  # stands in for sampling: the warning came before it
         raise DataError("stopped before sampling")
 
-    monkeypatch.setattr(bayescale.fitting, "run_fit", stop)
+    monkeypatch.setattr(bayescale.fitting.single, "run_fit", stop)
     assert main(["fit", str(csv), *FIT, "--group", "g"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == ["warning: rows 0, 12 are duplicated in columns ['params', 'loss', 'g']; they are kept and "

@@ -4,7 +4,7 @@ import pytest
 
 import bayescale as bs
 from bayescale.errors import DataError
-from bayescale.simulate import power_law_data
+from bayescale.laws.simulate import power_law_data
 
 pytestmark = pytest.mark.slow
 OFFSETS = (300.0, 400.0, 500.0, 700.0)

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 import bayescale
-from bayescale.batch import fit_many
-from bayescale.compiled import cache_clear, cache_info
+from bayescale.fitting.compiled import cache_clear, cache_info
+from bayescale.workflows.batch import fit_many
 
 TINY = {"draws": 60, "tune": 60, "chains": 2, "progress": False}
 
@@ -49,7 +49,7 @@ def test_a_second_fit_of_the_same_structure_does_not_compile_a_changed_one_does(
 
 
 def test_the_key_holds_prior_families_and_list_parameters_but_not_scalar_ones():
-    from bayescale.compiled import _shape
+    from bayescale.fitting.compiled import _shape
 
     def priors(dist, **kwargs):
         return {"sigma": {"dist": dist, "kwargs": kwargs}}
@@ -100,7 +100,7 @@ def test_a_cache_hit_and_a_miss_give_bitwise_identical_draws_and_log_likelihood(
 def test_the_log_likelihood_is_pymcs_pointwise_log_likelihood():
     import pymc as pm
 
-    from bayescale.fitting import build_model
+    from bayescale.fitting.single import build_model
 
     fit = bayescale.fit(_curve(0.3), x="n", y="loss", seed=4, **TINY)
     reference = pm.compute_log_likelihood(fit.idata.copy(), model=build_model(fit.data, fit.config),

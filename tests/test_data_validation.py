@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayescale.data import prepare
+from bayescale.data.curves import prepare
 from bayescale.errors import DataError, DataWarning, LawError, PriorError
-from bayescale.fitting import fit
-from bayescale.simulate import power_law_data
+from bayescale.fitting.dispatch import fit
+from bayescale.laws.simulate import power_law_data
 
 
 @pytest.fixture

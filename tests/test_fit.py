@@ -6,7 +6,7 @@ import pytest
 
 import bayescale as bs
 from bayescale.errors import DataError, OutputError
-from bayescale.simulate import power_law_data
+from bayescale.laws.simulate import power_law_data
 
 TRUE = {"offsets": (300.0, 500.0, 900.0), "exponents": 0.32, "floor": 1.8, "sigma": 0.02}
 

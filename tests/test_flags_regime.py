@@ -7,16 +7,16 @@ import xarray as xr
 from scipy.special import expit
 
 import bayescale as bs
-from bayescale.config import FitConfig
-from bayescale.data import prepare
-from bayescale.flags import (
+from bayescale.core.config import FitConfig
+from bayescale.data.curves import prepare
+from bayescale.laws.formulas import smoothly_broken_power_law
+from bayescale.results.flags import (
     break_flags,
     break_probability,
     disagreement_flags,
     floor_table,
     regime_table,
 )
-from bayescale.laws import smoothly_broken_power_law
 
 X = np.logspace(2, 8, 20)
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 import bayescale as bs
-from bayescale.data import isolated_points, prepare
+from bayescale.data.curves import isolated_points, prepare
 from bayescale.errors import DataError, DataWarning
-from bayescale.simulate import power_law_data
+from bayescale.laws.simulate import power_law_data
 
 
 def _curve(n=15, seed=3, start=0):
@@ -99,8 +99,8 @@ def test_a_gross_outlier_in_y_is_named_by_influential_points(outlier_fit, tmp_pa
 
 @pytest.mark.slow
 def test_influential_points_reach_the_stacked_flags_and_the_report(outlier_fit):
-    from bayescale.report import render_report
-    from bayescale.stacking import StackedFit
+    from bayescale.reports import render_report
+    from bayescale.results.stacked import StackedFit
 
     stacked = StackedFit({"power": outlier_fit}).flags()
     rows = stacked[stacked.code == "influential_points"]
@@ -123,16 +123,16 @@ def _fake_fit(data, k, monkeypatch, **config):
     """A fit whose PSIS-LOO gives Pareto ``k``: the flag's wording without sampling."""
     from types import SimpleNamespace
 
-    from bayescale import stacking
+    from bayescale.results import loo
 
-    monkeypatch.setattr(stacking, "loo_on_y", lambda fit: SimpleNamespace(pareto_k=np.asarray(k)))
+    monkeypatch.setattr(loo, "loo_on_y", lambda fit: SimpleNamespace(pareto_k=np.asarray(k)))
     return SimpleNamespace(idata=SimpleNamespace(children={"log_likelihood": None}), data=data,
                            config=SimpleNamespace(**config))
 
 
 def test_influential_points_names_both_inputs_of_a_chinchilla_fit(monkeypatch):
-    from bayescale.chinchilla import prepare_chinchilla
-    from bayescale.flags import influential_flags
+    from bayescale.laws.chinchilla import prepare_chinchilla
+    from bayescale.results.flags import influential_flags
 
     df = bs.datasets.load("chinchilla").iloc[:12].copy()
     df.index += 500
@@ -151,7 +151,7 @@ def test_influential_points_names_both_inputs_of_a_chinchilla_fit(monkeypatch):
 
 
 def test_influential_points_is_one_row_per_group_and_info_up_to_k_1(monkeypatch):
-    from bayescale.flags import influential_flags
+    from bayescale.results.flags import influential_flags
 
     df = pd.concat([_curve().assign(group="a"), _curve(seed=5).assign(group="b")], ignore_index=True)
     k = np.zeros(30)

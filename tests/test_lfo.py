@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 import bayescale as bs
-from bayescale.baselines import bnsl_point, fit_bnsl
 from bayescale.errors import DataError, LawError
-from bayescale.laws import smoothly_broken_power_law
-from bayescale.lfo import origin_masks, stacking_weights
+from bayescale.fitting.lfo import origin_masks, stacking_weights
+from bayescale.laws.formulas import smoothly_broken_power_law
+from bayescale.workflows.baselines import bnsl_point, fit_bnsl
 
 SAMPLING = {"draws": 300, "tune": 300, "chains": 2, "progress": False, "cores": 1}
 

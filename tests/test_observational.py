@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bayescale.errors import DataError, DataWarning, LawError
-from bayescale.observational import (
+from bayescale.workflows.observational import (
     ObservationalFit,
     create_observational_model,
     initial_point,

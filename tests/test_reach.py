@@ -14,14 +14,15 @@ import pytest
 import xarray as xr
 
 import bayescale as bs
-from bayescale.chinchilla import ChinchillaFit, prepare_chinchilla
-from bayescale.config import FitConfig
-from bayescale.data import prepare
-from bayescale.discrepancy import widen
+from bayescale.core.config import FitConfig
+from bayescale.data.curves import prepare
 from bayescale.errors import DataError
-from bayescale.reach import HORIZON_DECADES, first_crossing, quantiles
-from bayescale.result import ScalingFit
-from bayescale.simulate import power_law_data
+from bayescale.laws.chinchilla import prepare_chinchilla
+from bayescale.laws.discrepancy import widen
+from bayescale.laws.simulate import power_law_data
+from bayescale.results.chinchilla import ChinchillaFit
+from bayescale.results.reach import HORIZON_DECADES, first_crossing, quantiles
+from bayescale.results.scaling import ScalingFit
 
 N = 400  # draws of the hand-made posteriors
 RNG = np.random.default_rng(7)
@@ -136,7 +137,7 @@ def test_the_median_reach_is_where_the_median_curve_of_predict_meets_the_target(
 
 
 def test_stacked_reach_mixes_the_laws_draws_by_weight():
-    from bayescale.stacking import StackedFit
+    from bayescale.results.stacked import StackedFit
 
     power = power_fit(spread=0.05)
     broken = broken_fit(power.data.frame, x="params", y="loss")
@@ -312,7 +313,7 @@ def test_normal_noise_allows_a_negative_target_that_is_never_reached():
 
 
 def test_report_section_has_the_table_and_a_figure_of_the_reach():
-    from bayescale.report import reach_section
+    from bayescale.reports.fit_sections import reach_section
 
     fit = power_fit(groups=["a", "b"], spread=0.05)
     section = reach_section(fit, [2.0, 1.0], 0.9, ["b"])
@@ -326,7 +327,7 @@ def test_report_section_has_the_table_and_a_figure_of_the_reach():
 
 
 def test_mark_reach_keeps_the_axes_and_runs_an_open_interval_to_the_edge():
-    from bayescale.reach import mark_reach
+    from bayescale.results.reach import mark_reach
 
     fit = power_fit(spread=0.05)
     fig = fit.plot(at=[1e11])
@@ -381,7 +382,7 @@ def test_cli_refuses_bad_targets_before_sampling(argv, message, csv, capsys):
 ])
 def test_spec_reach_table_is_validated(table, message, csv, tmp_path):
     from bayescale.errors import SpecError
-    from bayescale.spec import load_spec
+    from bayescale.io.spec import load_spec
 
     spec = tmp_path / "s.toml"
     spec.write_text(f"[data]\npath = '{csv}'\n[model]\nx = 'params'\ny = 'loss'\n{table}")

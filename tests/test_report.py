@@ -182,12 +182,12 @@ def test_cli_report_matches_fit_and_renders(made, browser):
 def test_report_numbers_are_the_fits(made):
     """The parameter table shows the posterior of the fit the CLI made and saved."""
     import bayescale as bs
-    from bayescale.report import render_report
+    from bayescale.reports import render_report
 
     fit = bs.load(made.parent / "study.nc")
     alpha = fit.summary(prob=0.8).loc["alpha", "mean"]
     assert 0.25 < alpha < 0.55  # simulated with 0.4
-    from bayescale.console import format_number
+    from bayescale.core.console import format_number
 
     assert f">{format_number(float(alpha))}<" in made.read_text(encoding="utf-8")
     again = render_report(fit, at=[1e6], prob=0.8, title="t", command="bayescale run x")
@@ -196,7 +196,7 @@ def test_report_numbers_are_the_fits(made):
 
 
 def test_report_path_must_be_html(tmp_path):
-    from bayescale.report import check_report_path
+    from bayescale.reports import check_report_path
 
     with pytest.raises(OutputError, match=r"report '.*report\.pdf' must end in \.html"):
         check_report_path(tmp_path / "report.pdf")
@@ -213,7 +213,7 @@ def test_bad_report_path_fails_before_sampling(tmp_path, capsys):
 def test_reproduce_command_quotes_and_keeps_order():
     import argparse
 
-    from bayescale.report import reproduce_command
+    from bayescale.reports import reproduce_command
 
     args = argparse.Namespace(command="run", spec="my spec.toml", draws=10, tune=None, seed=None, plain=True,
                               quiet=False, at=[1e6, 2e6], handler=print)
@@ -226,8 +226,8 @@ def test_reproduce_command_quotes_and_keeps_order():
 def test_stacked_fit_report_has_the_comparison_and_weights(made):
     """A stacked fit adds the LOO table and weights; two copies of one fit must share the weight evenly."""
     import bayescale as bs
-    from bayescale.report import render_report
-    from bayescale.stacking import StackedFit
+    from bayescale.reports import render_report
+    from bayescale.results.stacked import StackedFit
 
     fit = bs.load(made.parent / "study.nc")
     html = render_report(StackedFit({"power": fit, "copy": fit}), at=[1e6], prob=0.8)

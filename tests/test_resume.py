@@ -16,10 +16,10 @@ import pandas as pd
 import psutil
 import pytest
 
-import bayescale.batch as batch_module
+import bayescale.workflows.batch.run as batch_module
 from bayescale import cli
-from bayescale.batch import BatchInterrupted, BatchResult, fit_many
 from bayescale.errors import DataWarning, OutputError
+from bayescale.workflows.batch import BatchInterrupted, BatchResult, fit_many
 
 N_CURVES = 12
 SETTINGS = {"draws": 150, "tune": 150, "chains": 2}
@@ -223,7 +223,7 @@ def test_ctrl_c_keeps_finished_curves_and_says_how_to_resume(tmp_path, monkeypat
 
 def test_the_store_sets_aside_each_damaged_curve_and_keeps_every_copy(tmp_path):
     """No sampling: records written by hand, damaged twice, and an ok record whose fit file is gone."""
-    from bayescale.store import FORMAT, CurveStore
+    from bayescale.io.store import FORMAT, CurveStore
 
     out = tmp_path / "out"
     manifest = {"format": FORMAT, "data_hash": "h", "spec": {}, "seed": 1}

@@ -8,8 +8,10 @@ import pytest
 
 import bayescale as bs
 from bayescale.errors import LawError, SamplingWarning
-from bayescale.laws import smoothly_broken_power_law
-from bayescale.stacking import StackedFit, candidate_laws, log_jacobian
+from bayescale.fitting.stacking import candidate_laws
+from bayescale.laws.formulas import smoothly_broken_power_law
+from bayescale.results.loo import log_jacobian
+from bayescale.results.stacked import StackedFit
 
 SAMPLING = {"draws": 300, "tune": 300, "chains": 2, "progress": False, "cores": 1}
 FAR = 1e12
@@ -66,9 +68,9 @@ def test_mixture_draws_follow_the_weights():
 
 
 def test_pareto_k_problems_are_warned(stacked, monkeypatch):
-    import bayescale.stacking as stacking
+    import bayescale.results.stacked as stacked_module
 
-    monkeypatch.setattr(stacking, "PARETO_K_LIMIT", -1.0)
+    monkeypatch.setattr(stacked_module, "PARETO_K_LIMIT", -1.0)
     with pytest.warns(SamplingWarning, match="Pareto k above -1.0"):
         StackedFit(stacked.fits)
 

@@ -45,7 +45,7 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def results():
-    from bayescale.audit import audit
+    from bayescale.workflows.audit import audit
 
     cache = {}
 
@@ -82,7 +82,7 @@ def test_repetition_audit_measures_the_gaps_it_reports(results):
 
 @pytest.mark.slow
 def test_reports_draw_one_figure_per_item_that_has_one(results, tmp_path):
-    from bayescale.report import write_audit_report
+    from bayescale.reports import write_audit_report
 
     result = results("repetition")
     md = tmp_path / "audit.md"
@@ -112,8 +112,8 @@ def test_emergence_figures_skip_the_abrupt_row_and_draw_the_rest(results):
 @pytest.mark.slow
 def test_every_claim_kind_renders_a_figure_and_a_verdict_row(tmp_path):
     """Parameters, reach, population and trend (the kinds the worked audits do not use) on two OLMo domains."""
-    from bayescale.audit import audit
-    from bayescale.report import write_audit_report
+    from bayescale.reports import write_audit_report
+    from bayescale.workflows.audit import audit
 
     claim = {
         "title": "every kind",
@@ -144,8 +144,8 @@ def test_every_claim_kind_renders_a_figure_and_a_verdict_row(tmp_path):
 @pytest.mark.filterwarnings("ignore::bayescale.errors.DataWarning")
 def test_grouped_emergence_figure_draws_the_claimed_group_or_the_population():
     from bayescale import NEW_GROUP
-    from bayescale.audit import audit
-    from bayescale.audit_figures import _emergence_group
+    from bayescale.workflows.audit import audit
+    from bayescale.workflows.audit.figures import _emergence_group
 
     claim = {
         "data": {"dataset": "emergence", "filter": {"task": ["arithmetic_3da", "arithmetic_2dm"]}},

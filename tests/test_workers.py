@@ -15,7 +15,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from bayescale.executors import LocalExecutor, WorkerDied, worker_context
+from bayescale.workflows.executors import LocalExecutor, WorkerDied, worker_context
 
 # two curves of two points each: every worker starts, imports bayescale and fails the curve at once
 # (too few points), so these tests exercise real worker processes without sampling
@@ -39,7 +39,8 @@ def _python(args, **kwargs):
 def test_a_script_fed_on_stdin_runs_on_several_workers(how, tmp_path):
     script = SCRIPT.replace("workers=2,", f"workers=2, executor={'dask' if how == 'dask' else 'local'!r},")
     if how == "spawn":  # the path of other systems, where this failed the same way
-        script = "import bayescale.executors as ex; ex.LocalExecutor.__init__.__defaults__ = (None, 'spawn')\n" + script
+        spawn = "ex.LocalExecutor.__init__.__defaults__ = (None, 'spawn')"
+        script = f"import bayescale.workflows.executors as ex; {spawn}\n" + script
     run = _python(["-"], input=script, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "<BatchResult 2 curves by ['task']: 0 ok, 2 failed>" in run.stdout

@@ -1,0 +1,7 @@
+"""``python -m bayescale.cli ...`` runs the ``bayescale`` command."""
+
+import sys
+
+from bayescale.cli import main
+
+sys.exit(main())

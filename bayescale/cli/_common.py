@@ -1,0 +1,279 @@
+"""What the fit-producing commands share: sampling options and the printed report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def probability(text: str) -> float:
+    value = positive_float(text)
+    if not value < 1:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {text!r}")
+    return value
+
+
+def count(text: str, minimum: int = 1) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
+    return value
+
+
+def whole(text: str) -> int:
+    """A whole number >= 0 (tuning steps)."""
+    return count(text, 0)
+
+
+def add_sampling_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("sampling")
+    group.add_argument("--draws", type=count, help="posterior draws per chain (default 1000)")
+    group.add_argument("--tune", type=whole, help="tuning steps per chain (default 1000)")
+    group.add_argument("--chains", type=count, help="chains (default 4)")
+    group.add_argument("--seed", type=int, help="random seed (default: recorded random seed)")
+    group.add_argument("--sampler", choices=["pymc", "nutpie", "numpyro", "blackjax"], help="NUTS implementation")
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("output")
+    group.add_argument("--plot", metavar="PNG", help="write the figure here")
+    group.add_argument("--save", metavar="NC", help="save the fit (netCDF) here")
+    group.add_argument("--report", metavar="HTML", help="write a self-contained HTML report here")
+    group.add_argument("--prob", type=probability, help="central interval mass (default 0.9)")
+    group.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
+    group.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def sampling_kwargs(args: argparse.Namespace) -> dict:
+    names = ("draws", "tune", "chains", "seed", "sampler")
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def add_flag_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--all-flags", action="store_true",
+                        help="list every flag row (default: warnings, then one line per kind of info flag)")
+
+
+def check_outputs(*, plot=None, save=None, report=None, tables=(), plots=(), folder=None,
+                  create_folders: bool = False) -> None:
+    """Refuse, before any sampling, an output that cannot be written, with ``cannot write KIND 'path': why``.
+
+    ``plot``/``plots``: figures (the suffix must be a format matplotlib writes); ``save``: a fit
+    (netCDF); ``report``: an HTML report; ``tables``: CSV files; ``folder``: an output folder
+    (created later by the run). ``create_folders`` accepts paths whose folders do not exist yet
+    but can be made (spec ``[output]`` entries): nothing is created here, so a run that fails
+    leaves nothing behind; :func:`make_parent` creates them just before writing.
+    """
+    from bayescale.errors import OutputError
+
+    if report:
+        from bayescale.reports import check_report_path
+
+        _check_file(report, "report", create_folders, check=check_report_path)
+    for path in [plot, *plots]:
+        if path:
+            _check_file(path, "plot", create_folders, check=_check_plot)
+    if save:
+        _check_file(save, "fit", create_folders)
+    for path in tables:
+        if path:
+            _check_file(path, "table", create_folders)
+    if folder:
+        folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"cannot write output folder {str(folder)!r}: it exists and is not a folder")
+        _check_file(folder / "x" if folder.is_dir() else folder, "output folder", create_folders, shown=folder)
+
+
+def _check_plot(path: Path) -> None:
+    from bayescale.core.files import check_writable
+    from bayescale.errors import OutputError
+
+    suffix = path.suffix.lower().lstrip(".")
+    formats = plot_formats()
+    if suffix not in formats:
+        got = f"'.{suffix}'" if suffix else "no suffix"
+        raise OutputError(f"cannot write plot {str(path)!r}: the name must end in a format matplotlib writes "
+                          f"({', '.join('.' + f for f in formats)}), got {got}")
+    check_writable(path, "plot")
+
+
+def plot_formats() -> list[str]:
+    """File suffixes matplotlib can write (png, pdf, svg, ...)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return sorted(FigureCanvasBase.get_supported_filetypes())
+
+
+def _check_file(path, what: str, create_folders: bool, *, check=None, shown=None) -> None:
+    """Run ``check`` (default: :func:`bayescale.core.files.check_writable`) on ``path``; where its folders are
+    to be created, on the same name in the nearest folder that exists."""
+    from bayescale.core.files import check_writable
+    from bayescale.errors import OutputError
+
+    path = Path(path)
+    shown = Path(shown or path)
+    probe = path
+    if create_folders and not path.parent.exists():
+        probe = next(p for p in path.parent.parents if p.exists()) / path.name
+    try:
+        (check or (lambda p: check_writable(p, what)))(probe)
+    except OutputError as exc:
+        if probe == shown:
+            raise
+        raise OutputError(str(exc).replace(repr(str(probe)), repr(str(shown)), 1)) from None
+
+
+def make_parent(path) -> None:
+    """Create the folder of an output path (checked by :func:`check_outputs`) just before writing it."""
+    if path:
+        from bayescale.errors import OutputError
+
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create the folder of {str(path)!r}: {exc.strerror or exc}") from exc
+
+
+def write_figure(figure, path) -> None:
+    """Write a matplotlib figure atomically: a failed write leaves no partial file."""
+    from bayescale.core.files import atomic_write
+
+    make_parent(path)
+    fmt = Path(path).suffix.lower().lstrip(".")
+    atomic_write(path, lambda tmp: figure.savefig(tmp, format=fmt, dpi=120))
+
+
+def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None, plain=None,
+           discrepancy: float | None = None, all_flags: bool = False, reach=None, reach_groups=None) -> None:
+    """Print summary, predictions, reach and flags; write the figure and the fit where asked.
+
+    ``reach`` (targets of the metric) prints where the mean curve of ``reach_groups`` (default:
+    every group) reaches each.
+
+    ``discrepancy`` (a scale ``s``, :mod:`bayescale.laws.discrepancy`) widens the predictions and bands.
+    The flag table leads with warnings; info rows are one line per code unless ``all_flags``.
+    """
+    widen = {} if discrepancy is None else {"discrepancy": discrepancy}
+    from bayescale.core.console import print_table
+
+    plain = True if plain else None
+    print_table(fit.summary(prob=prob), f"Posterior summary ({int(prob * 100)}% HDI)", plain=plain)
+    if at:
+        predictions = fit.predict(at, groups, prob=prob, **widen)
+        extra = f", discrepancy s = {discrepancy:g} per decade beyond the data" if widen else ""
+        print_table(predictions, f"Predictions ({int(prob * 100)}% predictive interval{extra})", index=False,
+                    plain=plain)
+        if hasattr(fit, "optimal"):
+            print_table(fit.optimal(at, prob=prob), f"Compute-optimal allocation ({int(prob * 100)}% interval)",
+                        index=False, plain=plain)
+    if reach:
+        print_reach(fit, reach, groups=reach_groups, prob=prob, plain=plain, discrepancy=discrepancy)
+    print_flags(fit.flags(at=at), plain=plain, all_flags=all_flags)
+    if plot:
+        write_figure(fit.plot(at=at, prob=prob, groups=groups, **widen), plot)
+        print(f"\nwrote figure {plot}")
+    if save:
+        make_parent(save)
+        written = fit.save(save)  # a stacked fit writes one file per law (fit.power.nc, fit.broken.nc)
+        print(f"wrote fit {', '.join(written) if written else save}")
+
+
+def add_reach_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reach", nargs="+", type=finite_float, metavar="Y",
+                        help="targets of the metric: print the scale at which the mean curve reaches each (the "
+                             "compute for chinchilla), with its interval and P(never)")
+
+
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def check_reach(targets, laws, noise=None) -> None:
+    """Refuse ``--reach`` targets that no law in ``laws`` can reach, before any sampling."""
+    from bayescale.results.reach import check_targets
+
+    for law in laws:
+        check_targets(targets, law=law, noise=noise, name="--reach")
+
+
+def print_reach(fit, targets, *, groups=None, prob: float = 0.9, plain=None, discrepancy=None) -> None:
+    """Print ``fit.reach(targets)``: where the mean curve reaches each target (:mod:`bayescale.results.reach`)."""
+    from bayescale.core.console import print_table
+
+    widen = {} if discrepancy is None else {"discrepancy": discrepancy}
+    chinchilla = fit.config.law == "chinchilla"
+    group, what = (None, "compute at which the compute-optimal loss") if chinchilla else \
+        (groups, f"{fit.config.x} at which the mean curve")
+    extra = f", discrepancy s = {discrepancy:g} per decade beyond the data" if widen else ""
+    print_table(fit.reach(targets, group, prob=prob, **widen),
+                f"Reach: {what} gets to each target ({int(prob * 100)}% interval, "
+                f"p_never = share of draws that never do{extra})", index=False, plain=plain)
+
+
+def print_flags(flags, *, plain=None, all_flags: bool = False) -> None:
+    """Print the flag table: warnings first; info rows one line per code unless ``all_flags``."""
+    import pandas as pd
+
+    from bayescale.core.console import print_table
+
+    if not len(flags):
+        print("\nFlags: none")
+        return
+    is_warning = flags["severity"] == "warning"
+    warnings, info = flags[is_warning], flags[~is_warning]
+    title = f"Flags: {len(warnings)} warning{'s' * (len(warnings) != 1)}, {len(info)} info"
+    if all_flags or info["code"].nunique() == len(info):  # nothing to summarise
+        print_table(_merge_groups(pd.concat([warnings, info])), title, index=False, plain=plain)
+        return
+    table = pd.concat([_merge_groups(warnings), summarise_info(info)], ignore_index=True)
+    print_table(table, f"{title}, one line per kind (--all-flags lists every row)", index=False, plain=plain)
+
+
+def summarise_info(info):
+    """One row per info code: how many groups and targets it concerns, and one example message."""
+    import pandas as pd
+
+    rows = []
+    for code, rows_of_code in info.groupby("code", sort=False):
+        groups = [g for g in rows_of_code["group"].unique() if g is not None and g == g]
+        targets = rows_of_code["x"].dropna().unique()
+        concerns = [f"{len(groups)} group{'s' * (len(groups) != 1)}" if len(groups) > 1 else
+                    (str(groups[0]) if groups else ""),
+                    f"{len(targets)} target{'s' * (len(targets) != 1)}" if len(targets) else ""]
+        messages = rows_of_code["message"].unique()
+        first = rows_of_code.iloc[0]
+        example = messages[0] if len(messages) == 1 else (
+            f"e.g. {first['group']}: {first['message']}" if len(groups) > 1 else first["message"])
+        rows.append({"severity": "info", "code": code, "group": ", ".join(c for c in concerns if c),
+                     "message": example})
+    return pd.DataFrame(rows, columns=["severity", "code", "group", "message"])
+
+
+def _merge_groups(flags):
+    """One printed row per identical flag, naming every group it concerns (fit.flags() stays tidy)."""
+    def names(groups):
+        named = [str(g) for g in groups if g is not None and g == g]
+        return ", ".join(named) if named else ""
+
+    return (flags.groupby(["severity", "code", "message"], sort=False, dropna=False)["group"].agg(names)
+            .reset_index()[["severity", "code", "group", "message"]])

@@ -1,0 +1,1 @@
+"""Input data: validating tidy frames into the arrays a law is fitted to (layer 1, above core)."""

@@ -1,0 +1,1 @@
+"""Workflows built from many fits: batches, backtests, audits, observational scaling (layer 6)."""

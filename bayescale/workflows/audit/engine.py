@@ -1,0 +1,159 @@
+"""``audit(claim)``: refit the data behind a claim and judge every claimed item."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayescale.errors import SpecError
+from bayescale.workflows.audit.claims import load_claim_data, parse_claim
+from bayescale.workflows.audit.context import FLAG_COLUMNS, Context, Outcome, flag_codes
+from bayescale.workflows.audit.judge import COLUMNS, NARROW, evaluate_item, width_flag
+from bayescale.workflows.audit.result import AuditResult
+
+FIT_OPTIONS = ("draws", "tune", "chains", "seed", "sampler", "target_accept")
+
+
+def _evaluators() -> dict:
+    import bayescale.workflows.audit.curves as curves
+    import bayescale.workflows.audit.groups as groups
+    import bayescale.workflows.audit.trend as trend
+
+    return {"parameter": curves.parameter, "reach": curves.reach, "emergence": curves.emergence,
+            "groups": groups.groups, "population": groups.population, "trend": trend.trend}
+
+
+def _chinchilla_item(ctx: Context, item) -> tuple[Outcome, Any]:
+    from bayescale.workflows.audit.allocation import item_draws, item_flags
+
+    if item.kind == "reach":
+        from bayescale.workflows.audit.curves import reach
+
+        outcome = reach(ctx, item)
+        q = outcome.evidence[item.name]["draws"]
+        return outcome, q if np.all(np.isfinite(q)) and np.all(q > 0) else None  # a never-reached target: no rule
+    draws = item_draws(ctx.fit, item)
+    row = evaluate_item(draws, item, ctx.n_obs)
+    flags = [dict(f, item=item.name) for f in item_flags(ctx.fit, item)]
+    row["flags"] = flag_codes(flags)
+    return Outcome([row], flags, {item.name: {"draws": draws}}), draws
+
+
+def _chinchilla_recommendations(ctx, parsed, items, draws_by_item):
+    from bayescale.workflows.audit.allocation import recommendations
+
+    targets = [it.compute if it.compute else 6 * it.params * it.tokens for it in parsed.items
+               if it.compute or it.params]
+    targets += [it.fields["by"] for it in parsed.items if it.kind == "reach"]
+    recs, widths = recommendations(ctx.fit, items, draws_by_item, targets, parsed.runs)
+    more = {r.item: f"C={r.compute:.3g} at {r.tokens_per_param:g} tok/param: width x{r.width_factor:.2f}"
+            for r in recs.itertuples()}
+    return recs, widths, more
+
+
+def _generic_recommendations(candidates: dict[str, pd.DataFrame]):
+    frames = [table.assign(item=name) for name, table in candidates.items() if table is not None and len(table)]
+    if not frames:
+        empty = pd.DataFrame(columns=["item", "group", "x", "runs", "width_factor"])
+        return empty, empty, {}
+    widths = pd.concat(frames, ignore_index=True)[["item", "group", "x", "runs", "width_factor"]]
+    if widths["group"].isna().all():  # an ungrouped fit
+        widths = widths.drop(columns="group")
+    recs = widths.loc[widths.groupby("item", sort=False)["width_factor"].idxmin()].reset_index(drop=True)
+    more = {r.item: f"x={r.x:.3g}{f' ({r.group})' if isinstance(getattr(r, 'group', None), str) else ''}: "
+                    f"width x{r.width_factor:.2f}"
+            for r in recs.itertuples()}
+    return recs, widths, more
+
+
+def _fit(parsed, frame, overrides, progress, cores):
+    from bayescale.fitting.dispatch import fit
+
+    return fit(frame, **parsed.model, **parsed.sampling, **overrides, progress=progress, cores=cores)
+
+
+def audit(
+    claim,
+    *,
+    data: pd.DataFrame | None = None,
+    fit=None,
+    draws: int | None = None,
+    tune: int | None = None,
+    chains: int | None = None,
+    seed: int | None = None,
+    sampler: str | None = None,
+    progress: bool = False,
+    cores: int | None = None,
+) -> AuditResult:
+    """Refit the data behind a claim and judge each claimed item against the posterior.
+
+    Parameters
+    ----------
+    claim : str, Path or dict
+        Claim file (TOML, see :mod:`bayescale.workflows.audit`) or the same layout as a dict.
+    data : DataFrame, optional
+        The rows to refit instead of the claim's ``[data]``.
+    fit : ScalingFit or ChinchillaFit, optional
+        An existing fit of the same rows and model to audit against (no refit of the main
+        model; group, emergence and trend claims still refit the alternatives they need,
+        from ``data`` or the claim's ``[data]``).
+    draws, tune, chains, seed : int, optional
+        Override the claim's ``[sampling]``.
+    sampler : str, optional
+        NUTS implementation (see :func:`bayescale.fit`).
+
+    Returns
+    -------
+    AuditResult
+    """
+    from bayescale.results.chinchilla import ChinchillaFit
+    from bayescale.results.flags import sampler_flags
+
+    parsed = parse_claim(claim)
+    overrides = {k: v for k, v in {"draws": draws, "tune": tune, "chains": chains, "seed": seed,
+                                   "sampler": sampler}.items() if v is not None}
+    frame = None
+    if data is not None:
+        from bayescale.workflows.audit.claim_kinds import check_against_data
+
+        check_against_data(parsed, data)
+        frame = data
+    elif fit is None or any(it.kind in ("groups", "emergence", "trend") for it in parsed.items):
+        frame = load_claim_data(parsed)  # every item is checked against the rows here, before sampling
+    if fit is None:
+        fit = _fit(parsed, frame, overrides, progress, cores)
+    elif (parsed.law == "chinchilla") != isinstance(fit, ChinchillaFit) or fit.config.law != parsed.law:
+        raise SpecError(f"fit= must be a fit of the claim's law {parsed.law!r}, got {fit.config.law!r}")
+    sampling = {k: getattr(fit.config, k) for k in FIT_OPTIONS if getattr(fit.config, k, None) is not None}
+    ctx = Context(fit=fit, claim=parsed, frame=frame, runs=parsed.runs,
+                  fit_kwargs={**parsed.model, **sampling, "progress": progress, "cores": cores})
+    rows, flags, evidence, candidates, draws_by_item = [], [], {}, {}, {}
+    flags += [dict(row, item="(fit)") for row in sampler_flags(fit)]
+    evaluators = _evaluators()
+    for item in parsed.items:
+        if parsed.law == "chinchilla":
+            outcome, q = _chinchilla_item(ctx, item)
+            if q is not None:
+                draws_by_item[item.name] = q
+        else:
+            outcome = evaluators[item.kind](ctx, item)
+            candidates[item.name] = outcome.candidates
+        for row in outcome.rows:
+            flags += width_flag(row, ctx.n_obs)
+        rows += outcome.rows
+        flags += outcome.flags
+        evidence.update(outcome.evidence)
+    items = pd.DataFrame(rows, columns=COLUMNS)
+    if parsed.law == "chinchilla" and draws_by_item:
+        recs, widths, more = _chinchilla_recommendations(ctx, parsed, items, draws_by_item)
+    else:
+        recs, widths, more = _generic_recommendations(candidates)
+    items["more_runs"] = [more.get(name, "") for name in items["item"]]
+    items["flags"] = [", ".join(filter(None, [f, "interval_too_narrow" if not math.isnan(w) and w < NARROW else ""]))
+                      for f, w in zip(items["flags"], items["width_ratio"], strict=True)]
+    return AuditResult(title=parsed.title, source=parsed.source, items=items,
+                       flags=pd.DataFrame(flags, columns=FLAG_COLUMNS), recommendations=recs, candidates=widths,
+                       n_obs=ctx.n_obs, runs=parsed.runs, fit=fit, law=parsed.law, evidence=evidence)
