@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -24,26 +23,15 @@ def fit_law(
     df: pd.DataFrame,
     *,
     law: str = "power",
-    x: str,
-    y: str,
-    group: str | None = None,
-    noise: str | None = None,
-    slopes: str = "shared",
-    floor: str = "shared",
-    pooling: str = "auto",
-    priors: Mapping[str, Any] | None = None,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    seed: int | None = None,
-    sampler: str = "nutpie",
     target_accept: float | None = None,
     progress: bool = True,
     cores: int | None = None,
     breaks: int | None = None,
     trials: str | int | None = None,
+    **settings: Any,
 ) -> ScalingFit:
-    """Fit one law (not a list of laws, nor ``"auto"``); arguments as :func:`bayescale.fit`.
+    """Fit one law (not a list of laws, nor ``"auto"``); arguments as :func:`bayescale.fit`
+    (``settings``: its data, model and sampler arguments).
 
     The law's module (found in :data:`bayescale.core.registry.LAWS`) validates the frame and resolves
     the configuration; the compile cache samples; the registry names the fit object returned.
@@ -55,9 +43,7 @@ def fit_law(
             owner = next(other.name for other in LAWS.values() if name in other.options)
             raise LawError(f"{name}= applies to the {owner} law only, not to {law!r}")
     config, data = spec.function("prepare")(
-        df, x=x, y=y, group=group, noise=noise, slopes=slopes, floor=floor, pooling=pooling, priors=priors,
-        draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
-        target_accept=spec.target_accept if target_accept is None else target_accept,
+        df, **settings, target_accept=spec.target_accept if target_accept is None else target_accept,
         **{name: value for name, value in own.items() if name in spec.options},
     )
     return run_fit(data, config, progress=progress, cores=cores)
