@@ -105,7 +105,7 @@ def create_broken_model(
     window : (float, float)
         Interval of ``log(x / x_ref)`` holding the breaks.
     noise, floor : str
-        As in :func:`bayescale.laws.model.create_power_model`.
+        As in :func:`bayescale.laws.power.create_power_model`.
 
     Notes
     -----
