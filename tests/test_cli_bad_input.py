@@ -1,12 +1,17 @@
 """Bad input through the real command line, in a subprocess: one ``error:`` line naming the culprit.
 
 Every case fails before any sampling, exits with code 2, prints no traceback and leaves no file
-behind. The cases run in parallel once per module (a subprocess each); each test checks one.
+behind. All cases run once per module in one fresh interpreter (``DRIVER``): for each, it enters
+the case's folder and calls ``bayescale.cli.main`` as ``python -m bayescale.cli`` would, with
+the warning filters reset, and catches what the case writes to stdout and stderr; anything else
+written to the interpreter's own stderr fails the module. A few cases also run as their own
+``python -m bayescale.cli`` process and must give the same result. Each test checks one case.
 One small saved fit, made once with tiny draws, serves the ``predict`` cases.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -188,28 +193,90 @@ def _contents(value, saved: bytes) -> bytes:
     return value if isinstance(value, bytes) else value.encode()
 
 
-def _run_case(name: str, root: Path, saved: bytes) -> dict:
-    files, argv, _ = CASES[name]
+#: runs every case in one interpreter; prints {folder: {code, stdout, stderr}} as JSON on stdout
+DRIVER = r"""
+import contextlib, io, json, os, sys, traceback, warnings
+from bayescale.cli import main
+out, real_stdout = {}, sys.stdout
+for folder, argv in json.loads(sys.argv[1]):
+    os.chdir(folder)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse's errors
+            code = exc.code
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+    out[folder] = {"code": code, "stdout": stdout.getvalue(), "stderr": stderr.getvalue()}
+print(json.dumps(out), file=real_stdout)
+"""
+#: cases also run as a process of their own: the argparse error, a data error, a saved-fit error
+OWN_PROCESS = ["at not a number", "missing file", "predict truncated", "spec malformed"]
+ENV = {**os.environ, "BAYESCALE_PLAIN": "1"}
+
+
+def _make_case(name: str, root: Path, saved: bytes) -> Path:
+    files, _, _ = CASES[name]
     folder = root / f"case{list(CASES).index(name)}"
     folder.mkdir()
     for rel, value in files.items():
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(_contents(value, saved))
-    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
-    env = {**os.environ, "BAYESCALE_PLAIN": "1"}
+    return folder
+
+
+def _tree(folder: Path) -> set:
+    return {p.relative_to(folder) for p in folder.rglob("*")}
+
+
+def _own_process(folder: Path, argv: list[str]) -> dict:
     out = subprocess.run([sys.executable, "-m", "bayescale.cli", *argv], cwd=folder, capture_output=True,
-                         text=True, env=env, timeout=120)
-    after = sorted(p.relative_to(folder) for p in folder.rglob("*"))
-    return {"code": out.returncode, "stderr": out.stderr, "stdout": out.stdout, "new": set(after) - set(before)}
+                         text=True, env=ENV, timeout=120)
+    return {"code": out.returncode, "stderr": out.stderr, "stdout": out.stdout}
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory, saved_fit):
+def run_all(tmp_path_factory, saved_fit):
+    """Every case in the driver, and the ``OWN_PROCESS`` ones again each in a process of its own."""
     root = tmp_path_factory.mktemp("cases")
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {name: pool.submit(_run_case, name, root, saved_fit) for name in CASES}
-        return {name: f.result() for name, f in futures.items()}
+    folders = {name: _make_case(name, root, saved_fit) for name in CASES}
+    (root / "alone").mkdir()
+    alone = {name: _make_case(name, root / "alone", saved_fit) for name in OWN_PROCESS}
+    before = {name: _tree(folder) for name, folder in {**folders, **{f"alone {n}": f for n, f in alone.items()}}
+              .items()}
+    jobs = [(str(folders[name]), CASES[name][1]) for name in CASES]
+    with ThreadPoolExecutor(max_workers=len(alone) + 1) as pool:
+        driver = pool.submit(subprocess.run, [sys.executable, "-c", DRIVER, json.dumps(jobs)], capture_output=True,
+                             text=True, env=ENV, timeout=300)
+        own = {name: pool.submit(_own_process, folder, CASES[name][1]) for name, folder in alone.items()}
+        driver, own = driver.result(), {name: f.result() for name, f in own.items()}
+    assert driver.returncode == 0, driver.stderr[-3000:]
+    by_folder = json.loads(driver.stdout)
+    results = {}
+    for name, folder in folders.items():
+        results[name] = {**by_folder[str(folder)], "new": _tree(folder) - before[name]}
+    for name, folder in alone.items():
+        own[name]["new"] = _tree(folder) - before[f"alone {name}"]
+    return {"results": results, "own": own, "driver_stderr": driver.stderr}
+
+
+@pytest.fixture(scope="module")
+def results(run_all):
+    return run_all["results"]
+
+
+def test_the_driver_writes_nothing_outside_the_cases(run_all):
+    assert run_all["driver_stderr"] == ""
+
+
+@pytest.mark.parametrize("name", OWN_PROCESS)
+def test_a_process_of_its_own_gives_the_same_result(run_all, name):
+    own, driven = run_all["own"][name], run_all["results"][name]
+    assert (own["code"], own["stderr"], own["stdout"], own["new"]) == \
+        (driven["code"], driven["stderr"], driven["stdout"], driven["new"])
 
 
 @pytest.mark.parametrize("name", list(CASES))
