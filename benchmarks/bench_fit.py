@@ -1,9 +1,10 @@
 """Time bayescale fits against least squares (+ bootstrap) on the same data, in the same run.
 
     ./dev python benchmarks/bench_fit.py [--draws 1000 --tune 1000 --chains 4] [--curves 100]
-                                         [--pymc] [--skip-cold] [--out benchmarks/results/fit.md]
+                                         [--pymc] [--skip-cold] [--only-fresh] [--out benchmarks/results/fit.md]
 
-Prints one table (and writes it as Markdown with ``--out``): wall time of each case, the goal
+Prints one table (and writes it as Markdown with ``--out``): wall time of each case (and the CPU
+seconds of whole processes, steadier than wall time on a loaded machine), the goal
 of issue 16, the least-squares baseline measured in this run and the ratio to it, and the
 sampler's health beside the time (min bulk ESS per draw, max r_hat, divergences).
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -102,10 +104,59 @@ def fit_rows(case: str, goal_repeat: float | None, baseline: tuple[str, float] |
     return rows
 
 
-def run_process(args: list[str], env: dict | None = None) -> float:
+def run_process(args: list[str], env: dict | None = None) -> dict:
+    """Wall and CPU seconds (user + system, every thread) of a whole process; CPU is steadier under load."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(args, check=True, capture_output=True, env=env, timeout=1800)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"wall_s": wall, "cpu_s": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime}
+
+
+FRESH_LAWS = {  # law: (data, fit keyword arguments) of a fresh `import bayescale; bayescale.fit(...)` process
+    "broken": ("broken_data(0)", "law='broken', x='x', y='y'"),
+    "sigmoid": ("sigmoid_data(0)", "law='sigmoid', x='flops', y='accuracy', trials='n'"),
+}
+
+
+def fresh_process_rows(c20: pd.DataFrame, baseline: tuple[str, float], args) -> list[dict]:
+    """Whole processes: the power-law CLI (warm disk cache, median of 3; and an empty cache), and
+    ``import bayescale; bayescale.fit(...)`` for the broken and sigmoid laws, warm and empty."""
+    rows = []
+    nuts = f"draws={args.draws}, tune={args.tune}, chains={args.chains}, progress=False"
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "c20.csv"
+        c20.rename(columns={"params": "n"}).to_csv(csv, index=False)
+        cli = [str(Path(sys.executable).parent / "bayescale"), "fit", str(csv), "--x", "n", "--y", "loss", "--quiet",
+               "--draws", str(args.draws), "--tune", str(args.tune), "--chains", str(args.chains), "--seed", "7"]
+        runs = [run_process(cli) for _ in range(3)]
+        rows.append(report({"case": "power, 20 points",
+                            "what": "fresh `bayescale fit` process, warm disk cache (median 3)",
+                            "wall_s": statistics.median(r["wall_s"] for r in runs),
+                            "cpu_s": statistics.median(r["cpu_s"] for r in runs), "goal_s": 3.0,
+                            "baseline": baseline[0], "baseline_s": baseline[1]}))
+        codes = {"power, 20 points": "from bayescale.laws.simulate import power_law_data; bs.fit(power_law_data("
+                                     f"offsets=(400.0,), n=20, seed=1), x='params', y='loss', seed=7, {nuts})"}
+        codes |= {f"{law}, bayescale.fit": f"from bench_breaks import {data.split('(')[0]}; "
+                                           f"bs.fit({data}, {kwargs}, seed=7, {nuts})"
+                  for law, (data, kwargs) in FRESH_LAWS.items()}
+        prefix = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bayescale as bs; "
+        for n, (case, code) in enumerate(codes.items()):
+            if case != "power, 20 points":
+                run_process([sys.executable, "-c", prefix + code])  # warms the disk cache for this structure
+                rows.append(report({"case": case, "what": "fresh process, warm disk cache",
+                                    **run_process([sys.executable, "-c", prefix + code]),
+                                    "baseline": baseline[0], "baseline_s": baseline[1]}))
+            if not args.skip_cold:
+                env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp}/pytensor{n}",
+                       "NUMBA_CACHE_DIR": f"{tmp}/numba{n}"}
+                rows.append(report({"case": case, "what": "first fit, empty compile cache (whole process)",
+                                    **run_process([sys.executable, "-c", prefix + code], env),
+                                    "goal_s": 12.0 if case == "power, 20 points" else None,
+                                    "baseline": baseline[0], "baseline_s": baseline[1]}))
+    return rows
+
 
 
 def main() -> None:
@@ -115,7 +166,9 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--curves", type=int, default=100, help="curves per fit_many case")
     parser.add_argument("--pymc", action="store_true", help="also time sampler='pymc' on the power law")
-    parser.add_argument("--skip-cold", action="store_true", help="skip the empty-cache process")
+    parser.add_argument("--skip-cold", action="store_true", help="skip the empty-cache processes")
+    parser.add_argument("--only-fresh", action="store_true",
+                        help="only the fresh-process cases (power CLI; broken and sigmoid bayescale.fit)")
     parser.add_argument("--out", type=Path, help="also write the table as Markdown")
     args = parser.parse_args()
     nuts = {"draws": args.draws, "tune": args.tune, "chains": args.chains}
@@ -130,25 +183,9 @@ def main() -> None:
     rows += fit_rows("power, 20 points", 0.2 * boot, baseline, power)
     if args.pymc:
         rows += fit_rows("power, 20 points", None, baseline, {**power, "sampler": "pymc"}, label="pymc sampler")
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "c20.csv"
-        c20.rename(columns={"params": "n"}).to_csv(csv, index=False)
-        cli = [str(Path(sys.executable).parent / "bayescale"), "fit", str(csv), "--x", "n", "--y", "loss", "--quiet",
-               "--draws", str(args.draws), "--tune", str(args.tune), "--chains", str(args.chains), "--seed", "7"]
-        walls = [run_process(cli) for _ in range(3)]
-        rows.append(report({"case": "power, 20 points",
-                            "what": "fresh `bayescale fit` process, warm disk cache (median 3)",
-                            "wall_s": statistics.median(walls), "goal_s": 3.0, "baseline": baseline[0],
-                            "baseline_s": boot}))
-        if not args.skip_cold:
-            env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp}/pytensor",
-                   "NUMBA_CACHE_DIR": f"{tmp}/numba"}
-            code = ("import bayescale as bs; from bayescale.laws.simulate import power_law_data; "
-                    f"bs.fit(power_law_data(offsets=(400.0,), n=20, seed=1), x='params', y='loss', seed=7, "
-                    f"draws={args.draws}, tune={args.tune}, chains={args.chains}, progress=False)")
-            rows.append(report({"case": "power, 20 points", "what": "first fit, empty compile cache (whole process)",
-                                "wall_s": run_process([sys.executable, "-c", code], env), "goal_s": 12.0,
-                                "baseline": baseline[0], "baseline_s": boot}))
+    rows += fresh_process_rows(c20, baseline, args)
+    if args.only_fresh:
+        return finish(rows, args)
 
     # 10 groups x 15 points
     groups = power_law_data(offsets=tuple(np.geomspace(200, 2000, 10)), n=15, seed=2)
@@ -189,10 +226,16 @@ def main() -> None:
                             "wall_s": float(ok["seconds"].median()) / workers, "goal_s": 0.12,
                             "baseline": "least squares (no bootstrap)", "baseline_s": per_lsq}))
 
+    finish(rows, args)
+
+
+def finish(rows: list[dict], args) -> None:
     table = pd.DataFrame(rows)
     table["ratio"] = table["wall_s"] / table["baseline_s"]
     table["met"] = np.where(table["goal_s"].isna(), "", np.where(table["wall_s"] <= table["goal_s"], "yes", "no"))
-    columns = ["case", "what", "wall_s", "goal_s", "met", "baseline", "baseline_s", "ratio", "ess_per_draw",
+    if "cpu_s" not in table:
+        table["cpu_s"] = np.nan
+    columns = ["case", "what", "wall_s", "cpu_s", "goal_s", "met", "baseline", "baseline_s", "ratio", "ess_per_draw",
                "max_r_hat", "divergences"]
     table = table[columns]
     header = (f"draws={args.draws} tune={args.tune} chains={args.chains}, {os.cpu_count()} cores, "
