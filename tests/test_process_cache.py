@@ -51,12 +51,12 @@ def test_a_fresh_process_loads_the_callbacks_a_cold_one_compiled_and_draws_the_s
 
 def _model():
     import pandas as pd
-    from bayescale.core.config import FitConfig
-    from bayescale.laws.priors import priors_to_dict
 
+    from bayescale.core.config import FitConfig
     from bayescale.data.curves import prepare
     from bayescale.fitting.single import build_model
     from bayescale.laws.power import default_priors
+    from bayescale.laws.priors import priors_to_dict
 
     x = np.logspace(6, 10, 10)
     df = pd.DataFrame({"n": x, "loss": 0.3 + 40.0 * x**-0.3 * np.exp(np.random.default_rng(1).normal(0, 0.02, 10))})
