@@ -155,20 +155,14 @@ def test_data_set_without_in_sample_backtests_records_why(monkeypatch):
 
 
 # ---------------------------------------------------------------------- the loop
-@pytest.fixture(scope="module")
-def train_column_run():
+@pytest.mark.slow
+def test_train_column_is_honoured_exactly(one_bnsl_start):
     df = simulate(2, n_points=10, seed=5)
     rng = np.random.default_rng(1)
     df["train"] = rng.random(len(df)) < 0.7  # not a prefix in x: the column alone decides
     df.loc[df.groupby("curve")["x"].idxmax(), "train"] = False
     df.loc[df.groupby("curve")["x"].idxmin(), "train"] = True
     result = bayescale.backtest(df, x="x", y="y", group="curve", train_column="train", n_boot=20, **FAST)
-    return df, result
-
-
-@pytest.mark.slow
-def test_train_column_is_honoured_exactly(train_column_run):
-    df, result = train_column_run
     assert result.failures.empty
     for curve, frame in df.groupby("curve"):
         scored = result.points[(result.points["curve"] == curve) & (result.points["method"] == "ls")]
@@ -197,7 +191,7 @@ def test_bad_train_column_named():
 
 
 @pytest.mark.slow
-def test_failing_curve_is_recorded_and_skipped(monkeypatch):
+def test_failing_curve_is_recorded_and_skipped(monkeypatch, one_bnsl_start):
     df = simulate(3, n_points=10, seed=2)
     df.loc[df["curve"] == "c01", "y"] *= -1  # not a positive metric: cannot be scored on the log scale
     short = pd.DataFrame({"curve": "short", "x": [1.0, 10.0, 100.0, 1000.0], "y": [3.0, 2.0, 1.5, 1.2]})
@@ -233,8 +227,13 @@ def test_inner_split_keeps_enough_scales_for_evenly_spaced_checkpoints():
 
 
 @pytest.mark.slow
-def test_intervals_calibrated_on_curves_simulated_from_the_model(tmp_path):
-    """Data from the model itself: 90% intervals cover ~90% of held-out points (binomial band)."""
+def test_intervals_calibrated_on_curves_simulated_from_the_model(tmp_path, one_bnsl_start):
+    """Data from the model itself: 90% intervals cover ~90% of held-out points (binomial band).
+
+    The bands catch intervals of a wrong width: with the bayescale draws shrunk around their median to
+    0.7 times their log spread, 90% coverage falls to 0.73 (strict band); widened 1.5 times, the mean
+    |PIT - 0.5| falls to 0.19 (band 0.196-0.304). Both measured with this seed (checked by hand).
+    """
     from scipy.stats import binom
 
     df = simulate(16, n_points=10, sigma=0.03, seed=11)
@@ -247,9 +246,11 @@ def test_intervals_calibrated_on_curves_simulated_from_the_model(tmp_path):
     widened = result.points[result.points["method"] == "bayescale+disc"]
     for level in (50, 80, 90):
         lo, hi = binom.ppf([0.005, 0.995], n, level / 100) / n
-        assert lo - 0.05 <= ours[f"covered{level}"].mean() <= hi + 0.05, level
+        assert lo <= ours[f"covered{level}"].mean() <= hi, level
         # the law is exact here: the discrepancy must not turn honest intervals into over-wide ones
         assert lo - 0.05 <= widened[f"covered{level}"].mean() <= hi + 0.05, level
+    # PIT ~ uniform: |PIT - 0.5| has mean 1/4 and variance 1/48 (too narrow: larger; too wide: smaller)
+    assert abs(np.abs(ours["pit"] - 0.5).mean() - 0.25) <= 2.576 * np.sqrt(1 / 48 / n)
     # the data follow the law exactly: the in-sample backtests call for (almost) no discrepancy
     support = result.discrepancy_support.set_index("dataset").loc["data"]
     assert support["curves"] == 16 and support["errors"] == 16 * 2  # 5 inner scales of 7, 2 scored each
@@ -265,7 +266,7 @@ def test_intervals_calibrated_on_curves_simulated_from_the_model(tmp_path):
     result.plot_error()
 
 
-def test_cli_backtest(tmp_path, capsys):
+def test_cli_backtest(tmp_path, capsys, one_bnsl_start):
     from bayescale.cli import main
 
     df = simulate(2, n_points=8, seed=4)
