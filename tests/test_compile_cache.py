@@ -35,17 +35,37 @@ def _alpha(fit) -> np.ndarray:
 
 def test_a_second_fit_of_the_same_structure_does_not_compile_a_changed_one_does():
     cache_clear()
-    bayescale.fit(_curve(0.3), x="n", y="loss", seed=1, **TINY)
+    bayescale.fit(_curve(0.25, n=20, seed=5), x="n", y="loss", seed=3, **TINY)
     assert cache_info() == {"hits": 0, "misses": 1, "size": 1}
     # other values, another length, other prior numbers: same compiled program
     bayescale.fit(_curve(0.4, n=9, seed=2), x="n", y="loss", seed=2, priors={"sigma": {"dist": "HalfNormal",
                   "kwargs": {"sigma": 0.3}}}, **TINY)
     assert cache_info() == {"hits": 1, "misses": 1, "size": 1}
+    # a hit and a miss give bitwise identical draws and log-likelihood (the program was compiled from other data)
+    hit = bayescale.fit(_curve(0.4), x="n", y="loss", seed=7, **TINY)
+    assert cache_info() == {"hits": 2, "misses": 1, "size": 1}
+    cache_clear()
+    miss = bayescale.fit(_curve(0.4), x="n", y="loss", seed=7, **TINY)
+    assert cache_info() == {"hits": 0, "misses": 1, "size": 1}
+    np.testing.assert_array_equal(_alpha(hit), _alpha(miss))
+    np.testing.assert_array_equal(hit.idata["log_likelihood"]["y_obs"].values,
+                                  miss.idata["log_likelihood"]["y_obs"].values)
     # another noise, another group count: new programs
     bayescale.fit(_curve(0.3), x="n", y="loss", noise="studentt", seed=1, **TINY)
     two = pd.concat([_curve(0.3).assign(g="a"), _curve(0.3, seed=1).assign(g="b")], ignore_index=True)
     bayescale.fit(two, x="n", y="loss", group="g", seed=1, **TINY)
-    assert cache_info() == {"hits": 1, "misses": 3, "size": 3}
+    assert cache_info() == {"hits": 0, "misses": 3, "size": 3}
+
+
+def test_the_log_likelihood_is_pymcs_pointwise_log_likelihood():
+    import pymc as pm
+
+    from bayescale.fitting.single import build_model
+
+    fit = bayescale.fit(_curve(0.3), x="n", y="loss", seed=4, **TINY)
+    reference = pm.compute_log_likelihood(fit.idata.copy(), model=build_model(fit.data, fit.config),
+                                          extend_inferencedata=False, progressbar=False)
+    np.testing.assert_array_equal(fit.idata["log_likelihood"]["y_obs"].values, reference["y_obs"].values)
 
 
 def test_the_key_holds_prior_families_and_list_parameters_but_not_scalar_ones():
@@ -57,6 +77,44 @@ def test_the_key_holds_prior_families_and_list_parameters_but_not_scalar_ones():
     assert _shape(priors("HalfNormal", sigma=0.1)) == _shape(priors("HalfNormal", sigma=0.3))
     assert _shape(priors("HalfNormal", sigma=0.1)) != _shape(priors("Exponential", lam=10.0))
     assert _shape(priors("Dirichlet", a=[2.0, 2.0])) != _shape(priors("Dirichlet", a=[1.0, 1.0]))
+
+
+def _three_curves() -> pd.DataFrame:
+    return pd.concat([_curve(a, seed=i).assign(task=t) for i, (t, a) in enumerate({"a": 0.25, "b": 0.35,
+                                                                                     "c": 0.45}.items())],
+                     ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def inline():
+    """fit_many of three curves in this process: what every executor must reproduce bitwise."""
+    return fit_many(_three_curves(), by="task", x="n", y="loss", seed=9, workers=1, **TINY)
+
+
+@pytest.mark.slow
+def test_seeds_reproduce_bitwise_inline_in_local_processes_and_with_bayescale_fit(inline):
+    df = _three_curves()
+    pooled = fit_many(df, by="task", x="n", y="loss", seed=9, workers=2, **TINY)
+    pd.testing.assert_frame_equal(pooled.summary, inline.summary)
+    single = bayescale.fit(df[df["task"] == "b"], x="n", y="loss", seed=int(inline.status.set_index("task")
+                           .loc["b", "seed"]), **TINY)
+    pd.testing.assert_frame_equal(
+        inline.summary[inline.summary["task"] == "b"].drop(columns="task").set_index("parameter").rename_axis(None),
+        single.summary(),
+    )
+
+
+@pytest.mark.slow
+def test_seeds_reproduce_bitwise_on_a_dask_cluster(inline):
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    df = _three_curves()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        remote = fit_many(df, by="task", x="n", y="loss", seed=9, executor="dask",
+                          scheduler=cluster.scheduler_address, **TINY)
+    pd.testing.assert_frame_equal(remote.summary, inline.summary)
 
 
 def _law_data(law: str, seed: int, n: int) -> tuple[pd.DataFrame, dict]:
@@ -76,70 +134,13 @@ def _law_data(law: str, seed: int, n: int) -> tuple[pd.DataFrame, dict]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("law", ["broken", "sigmoid", "chinchilla"])
-def test_every_law_reuses_its_compiled_model_for_other_data(law):
+def test_every_law_reuses_its_compiled_model_for_other_data(law):  # after the tests that reuse the cache: it empties it
     cache_clear()
     first, columns = _law_data(law, seed=0, n=14)
     bayescale.fit(first, law=law, seed=1, **columns, **TINY)
     other, _ = _law_data(law, seed=1, n=11)
     bayescale.fit(other, law=law, seed=1, **columns, **TINY)
     assert cache_info() == {"hits": 1, "misses": 1, "size": 1}
-
-
-def test_a_cache_hit_and_a_miss_give_bitwise_identical_draws_and_log_likelihood():
-    cache_clear()
-    bayescale.fit(_curve(0.25, n=20, seed=5), x="n", y="loss", seed=3, **TINY)  # compiles from other data
-    hit = bayescale.fit(_curve(0.4), x="n", y="loss", seed=7, **TINY)
-    cache_clear()
-    miss = bayescale.fit(_curve(0.4), x="n", y="loss", seed=7, **TINY)
-    assert cache_info()["misses"] == 1
-    np.testing.assert_array_equal(_alpha(hit), _alpha(miss))
-    np.testing.assert_array_equal(hit.idata["log_likelihood"]["y_obs"].values,
-                                  miss.idata["log_likelihood"]["y_obs"].values)
-
-
-def test_the_log_likelihood_is_pymcs_pointwise_log_likelihood():
-    import pymc as pm
-
-    from bayescale.fitting.single import build_model
-
-    fit = bayescale.fit(_curve(0.3), x="n", y="loss", seed=4, **TINY)
-    reference = pm.compute_log_likelihood(fit.idata.copy(), model=build_model(fit.data, fit.config),
-                                          extend_inferencedata=False, progressbar=False)
-    np.testing.assert_array_equal(fit.idata["log_likelihood"]["y_obs"].values, reference["y_obs"].values)
-
-
-def _three_curves() -> pd.DataFrame:
-    return pd.concat([_curve(a, seed=i).assign(task=t) for i, (t, a) in enumerate({"a": 0.25, "b": 0.35,
-                                                                                     "c": 0.45}.items())],
-                     ignore_index=True)
-
-
-@pytest.mark.slow
-def test_seeds_reproduce_bitwise_inline_in_local_processes_and_with_bayescale_fit():
-    df = _three_curves()
-    inline = fit_many(df, by="task", x="n", y="loss", seed=9, workers=1, **TINY)
-    pooled = fit_many(df, by="task", x="n", y="loss", seed=9, workers=2, **TINY)
-    pd.testing.assert_frame_equal(pooled.summary, inline.summary)
-    single = bayescale.fit(df[df["task"] == "b"], x="n", y="loss", seed=int(inline.status.set_index("task")
-                           .loc["b", "seed"]), **TINY)
-    pd.testing.assert_frame_equal(
-        inline.summary[inline.summary["task"] == "b"].drop(columns="task").set_index("parameter").rename_axis(None),
-        single.summary(),
-    )
-
-
-@pytest.mark.slow
-def test_seeds_reproduce_bitwise_on_a_dask_cluster():
-    pytest.importorskip("distributed")
-    from distributed import LocalCluster
-
-    df = _three_curves()
-    inline = fit_many(df, by="task", x="n", y="loss", seed=9, workers=1, **TINY)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
-        remote = fit_many(df, by="task", x="n", y="loss", seed=9, executor="dask",
-                          scheduler=cluster.scheduler_address, **TINY)
-    pd.testing.assert_frame_equal(remote.summary, inline.summary)
 
 
 _FIT = textwrap.dedent(
@@ -150,35 +151,38 @@ _FIT = textwrap.dedent(
     rng = np.random.default_rng(0)
     x = np.logspace(6, 10, 12)
     df = pd.DataFrame({"n": x, "loss": 0.3 + 40.0 * x**-0.3 * np.exp(rng.normal(0, 0.02, 12))})
-    fit = bayescale.fit(df, x="n", y="loss", draws=60, tune=60, chains=2, seed=5, cores=1, progress=False,
-                        sampler=sys.argv[1])
-    print(hashlib.sha256(fit.posterior["alpha"].values.tobytes()).hexdigest())
+    for sampler in sys.argv[1:]:
+        fit = bayescale.fit(df, x="n", y="loss", draws=60, tune=60, chains=2, seed=5, cores=1, progress=False,
+                            sampler=sampler)
+        print(sampler, hashlib.sha256(fit.posterior["alpha"].values.tobytes()).hexdigest())
     """
 )
 
 
-def _start(compiledir, sampler: str) -> subprocess.Popen:
+SAMPLERS = ("pymc", "nutpie")
+
+
+def _start(compiledir) -> subprocess.Popen:
     env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={compiledir}", "NUMBA_CACHE_DIR": str(compiledir)}
-    return subprocess.Popen([sys.executable, "-c", _FIT, sampler], env=env, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-c", _FIT, *SAMPLERS], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
-def _draws(process: subprocess.Popen) -> str:
+def _draws(process: subprocess.Popen) -> dict[str, str]:
+    """The hash of the draws of alpha, by sampler."""
     out, err = process.communicate(timeout=900)
     assert process.returncode == 0, err[-2000:]
-    return out.strip().splitlines()[-1]
-
-
-@pytest.mark.slow
-def test_cold_and_warm_disk_cache_give_bitwise_identical_draws_with_pymc(tmp_path):
-    cold = _draws(_start(tmp_path, "pymc"))  # compiles into the empty folder
-    assert any(tmp_path.iterdir()), "the fit wrote nothing to the compile cache"
-    assert _draws(_start(tmp_path, "pymc")) == cold  # loads what the first process compiled
+    hashes = dict(line.split() for line in out.strip().splitlines()[-len(SAMPLERS):])
+    assert list(hashes) == list(SAMPLERS), out[-2000:]
+    return hashes
 
 
 @pytest.mark.slow
 def test_processes_compiling_into_one_empty_cache_at_once_neither_corrupt_it_nor_change_the_draws(tmp_path):
-    first, second = _start(tmp_path, "nutpie"), _start(tmp_path, "nutpie")
-    cold = {_draws(first), _draws(second)}
-    assert len(cold) == 1
-    assert _draws(_start(tmp_path, "nutpie")) == cold.pop()  # a later process reads the shared cache
+    """Cold and warm disk cache, with PyMC's sampler and nutpie: two processes compile into one empty
+    cache at once, a third loads what they wrote; all three give bitwise the same draws."""
+    first, second = _start(tmp_path), _start(tmp_path)
+    cold = [_draws(first), _draws(second)]
+    assert cold[0] == cold[1]
+    assert any(tmp_path.iterdir()), "the fits wrote nothing to the compile cache"
+    assert _draws(_start(tmp_path)) == cold[0]  # a later process reads the shared cache
