@@ -164,7 +164,8 @@ def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None
     ``reach`` (targets of the metric) prints where the mean curve of ``reach_groups`` (default:
     every group) reaches each.
 
-    ``discrepancy`` (a scale ``s``, :mod:`bayescale.laws.discrepancy`) widens the predictions and bands.
+    ``discrepancy`` (a scale ``s``, :mod:`bayescale.laws.discrepancy`; True: the ``s`` a chinchilla
+    fit learned, :mod:`bayescale.laws.chinchilla_drift`) widens the predictions and bands.
     The flag table leads with warnings; info rows are one line per code unless ``all_flags``.
     """
     widen = {} if discrepancy is None else {"discrepancy": discrepancy}
@@ -172,9 +173,14 @@ def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None
 
     plain = True if plain else None
     print_table(fit.summary(prob=prob), f"Posterior summary ({int(prob * 100)}% HDI)", plain=plain)
+    if discrepancy is True:
+        from bayescale.results.chinchilla_drift import summary
+
+        print_table(summary(fit), "Discrepancy learned by forward chaining over compute (s: sd of log loss per "
+                    "decade beyond the fitted runs; s_low, s_high: 90% interval)", index=False, plain=plain)
     if at:
         predictions = fit.predict(at, groups, prob=prob, **widen)
-        extra = f", discrepancy s = {discrepancy:g} per decade beyond the data" if widen else ""
+        extra = discrepancy_label(discrepancy)
         print_table(predictions, f"Predictions ({int(prob * 100)}% predictive interval{extra})", index=False,
                     plain=plain)
         if hasattr(fit, "optimal"):
@@ -184,12 +190,50 @@ def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None
         print_reach(fit, reach, groups=reach_groups, prob=prob, plain=plain, discrepancy=discrepancy)
     print_flags(fit.flags(at=at), plain=plain, all_flags=all_flags)
     if plot:
-        write_figure(fit.plot(at=at, prob=prob, groups=groups, **widen), plot)
+        chinchilla = fit.config.law == "chinchilla"  # its isoFLOP figure draws the plain posterior
+        write_figure(fit.plot(at=at, prob=prob, groups=groups, **({} if chinchilla else widen)), plot)
         print(f"\nwrote figure {plot}")
     if save:
         make_parent(save)
         written = fit.save(save)  # a stacked fit writes one file per law (fit.power.nc, fit.broken.nc)
         print(f"wrote fit {', '.join(written) if written else save}")
+
+
+LEARNED = True  # --discrepancy without S: the s a chinchilla fit learns (bayescale.fitting.chinchilla_drift)
+
+
+def discrepancy_label(discrepancy) -> str:
+    """The title suffix that says which discrepancy widened a table ("" for none)."""
+    if discrepancy is None:
+        return ""
+    if discrepancy is True:
+        return ", with the discrepancy the fit learned by forward chaining over compute"
+    return f", discrepancy s = {discrepancy:g} per decade beyond the data"
+
+
+def cli_discrepancy(laws, value, fit=None):
+    """The ``discrepancy`` argument for ``--discrepancy [S]`` (``True``: the learned ``s``).
+
+    Without ``S`` only a law whose registry entry learns ``s`` at fit time qualifies (``fit``, a
+    saved fit, must hold one); with ``S`` the laws the log-scale widening does not fit are refused.
+    """
+    from bayescale.core.registry import LAWS
+    from bayescale.errors import DataError
+    from bayescale.laws.discrepancy import refuse_laws
+
+    laws = [laws] if isinstance(laws, str) else list(laws)
+    if value is not LEARNED:
+        refuse_laws(laws, "--discrepancy")
+        return value
+    able = [name for name, spec in LAWS.items() if spec.discrepancy is not None]
+    if len(laws) != 1 or laws[0] not in able:
+        raise DataError(f"--discrepancy without S uses the s a {' or '.join(able)} fit learns by forward chaining; "
+                        f"for the {' '.join(laws)} law give S (learn it with 'bayescale backtest --discrepancy')")
+    if fit is not None:
+        from bayescale.results.chinchilla_drift import summary
+
+        summary(fit)  # raises when the saved fit learned none
+    return True
 
 
 def add_reach_option(parser: argparse.ArgumentParser) -> None:
@@ -224,7 +268,7 @@ def print_reach(fit, targets, *, groups=None, prob: float = 0.9, plain=None, dis
     chinchilla = fit.config.law == "chinchilla"
     group, what = (None, "compute at which the compute-optimal loss") if chinchilla else \
         (groups, f"{fit.config.x} at which the mean curve")
-    extra = f", discrepancy s = {discrepancy:g} per decade beyond the data" if widen else ""
+    extra = discrepancy_label(discrepancy)
     print_table(fit.reach(targets, group, prob=prob, **widen),
                 f"Reach: {what} gets to each target ({int(prob * 100)}% interval, "
                 f"p_never = share of draws that never do{extra})", index=False, plain=plain)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from bayescale.cli._common import (
+    LEARNED,
     add_flag_options,
     add_output_options,
     add_reach_option,
     add_sampling_options,
     check_outputs,
     check_reach,
+    cli_discrepancy,
     positive_float,
     report,
     sampling_kwargs,
@@ -36,9 +38,10 @@ def add_parser(subparsers):
     parser.add_argument("--slopes", default="shared", choices=["shared", "varying"])
     parser.add_argument("--floor", default="shared", choices=["shared", "group"])
     parser.add_argument("--at", nargs="+", type=positive_float, metavar="X", help="scales to predict at")
-    parser.add_argument("--discrepancy", type=positive_float, metavar="S",
+    parser.add_argument("--discrepancy", type=positive_float, metavar="S", nargs="?", const=LEARNED,
                         help="widen predictions and bands by a model discrepancy: the sd of log y grows by S per "
-                             "decade beyond the data (learn S with 'bayescale backtest --discrepancy')")
+                             "decade beyond the data (learn S with 'bayescale backtest --discrepancy'); without S, "
+                             "a chinchilla fit learns it by forward chaining over compute (a few more fits)")
     add_reach_option(parser)
     add_sampling_options(parser)
     add_output_options(parser)
@@ -54,9 +57,7 @@ def run(args) -> int:
     df = read_csv(args.csv)
     law = args.law[0] if len(args.law) == 1 else args.law
     if args.discrepancy is not None:
-        from bayescale.laws.discrepancy import refuse_laws
-
-        refuse_laws(args.law, "--discrepancy")
+        args.discrepancy = cli_discrepancy(args.law, args.discrepancy)
     trials = int(args.trials) if args.trials and args.trials.isdigit() else args.trials
     x = args.x[0] if len(args.x) == 1 else args.x
     if len(args.x) > 2 or len(args.x) == 2 and args.law != ["chinchilla"]:
@@ -72,6 +73,7 @@ def run(args) -> int:
     fit = bayescale.fit(
         df, law=law, x=x, y=args.y, group=args.group, noise=args.noise, slopes=args.slopes, floor=args.floor,
         trials=trials, breaks=args.breaks, weights=args.weights, progress=not args.quiet, **sampling_kwargs(args),
+        discrepancy=args.discrepancy is True,
     )
     report(fit, at=args.at, prob=args.prob or 0.9, plot=args.plot, save=args.save, plain=args.plain,
            discrepancy=args.discrepancy, all_flags=args.all_flags, reach=args.reach)

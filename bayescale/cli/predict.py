@@ -9,10 +9,12 @@ compute budgets (FLOPs), as with ``bayescale fit --law chinchilla``.
 from __future__ import annotations
 
 from bayescale.cli._common import (
+    LEARNED,
     add_flag_options,
     add_reach_option,
     check_outputs,
     check_reach,
+    cli_discrepancy,
     positive_float,
     probability,
     report,
@@ -31,9 +33,10 @@ def add_parser(subparsers):
                          help="scales to predict at (compute budgets for a chinchilla fit)")
     targets.add_argument("--group", nargs="+", metavar="NAME", help="groups to predict for (default: all)")
     targets.add_argument("--prob", type=probability, help="central interval mass (default 0.9)")
-    targets.add_argument("--discrepancy", type=positive_float, metavar="S",
+    targets.add_argument("--discrepancy", type=positive_float, metavar="S", nargs="?", const=LEARNED,
                          help="widen predictions and bands by a model discrepancy: the sd of log y grows by S per "
-                              "decade beyond the data (learn S with 'bayescale backtest --discrepancy')")
+                              "decade beyond the data (learn S with 'bayescale backtest --discrepancy'); without S, "
+                              "the s a chinchilla fit learned (fit --discrepancy)")
     add_reach_option(targets)
     output = parser.add_argument_group("output")
     output.add_argument("--plot", metavar="PNG", help="write the figure here")
@@ -81,9 +84,7 @@ def run(args) -> int:
     check_groups(fit, args.group)
     laws = list(getattr(fit, "fits", {fit.config.law: fit}))
     if args.discrepancy is not None:
-        from bayescale.laws.discrepancy import refuse_laws
-
-        refuse_laws(laws, "--discrepancy")
+        args.discrepancy = cli_discrepancy(laws, args.discrepancy, fit=fit)
     for one in getattr(fit, "fits", {"": fit}).values() if args.reach else ():
         check_reach(args.reach, [one.config.law], one.config.noise)
     prob = args.prob or 0.9

@@ -41,7 +41,7 @@ def run(args) -> int:
     kwargs = spec.fit_kwargs() | sampling_kwargs(args)
     fit = bayescale.fit(frame, progress=not args.quiet, **kwargs)
     prob = args.prob or spec.predict.get("prob", 0.9)
-    disc = spec.predict.get("discrepancy")
+    disc = spec.predict.get("discrepancy", True if spec.model.get("discrepancy") else None)  # True: the learned s
     report(fit, at=spec.predict.get("at"), prob=prob, groups=spec.predict.get("groups"), plot=plot, save=save,
            plain=args.plain, discrepancy=disc, all_flags=args.all_flags, reach=spec.reach.get("targets"),
            reach_groups=reach_groups)

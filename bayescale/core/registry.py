@@ -36,9 +36,15 @@ class LawSpec:
     options: tuple[str, ...] = ()  # law-specific arguments of bayescale.fit it takes (breaks, trials)
     target_accept: float = 0.95  # NUTS target acceptance unless the user sets one
     result: str = "bayescale.results.scaling.ScalingFit"  # the fit object it returns
+    # the module that learns a distance-growing discrepancy by refits for bayescale.fit(..., discrepancy=True):
+    # check(data) before sampling, learn_at_fit(fit, cores=) after (None: only through bayescale.backtest)
+    discrepancy: str | None = None
 
     def function(self, name: str) -> Callable:
         return getattr(import_module(self.module), name)
+
+    def discrepancy_function(self, name: str) -> Callable:
+        return getattr(import_module(self.discrepancy), name)
 
     def result_type(self) -> type:
         module, _, name = self.result.rpartition(".")
@@ -55,7 +61,8 @@ LAWS: dict[str, LawSpec] = {
                        "emergence: y = floor + (ceiling - floor) sigmoid(k (log x - x0))", options=("trials",)),
     "chinchilla": LawSpec("chinchilla", "bayescale.laws.chinchilla", 6, True,
                           "Chinchilla law L = E + A N^-alpha + B D^-beta",
-                          result="bayescale.results.chinchilla.ChinchillaFit"),
+                          result="bayescale.results.chinchilla.ChinchillaFit",
+                          discrepancy="bayescale.fitting.chinchilla_drift"),
 }
 
 

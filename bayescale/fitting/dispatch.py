@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from bayescale.fitting.single import fit_law
+from bayescale.fitting.single import check_discrepancy, fit_law
 from bayescale.fitting.stacking import fit_stacked
 from bayescale.results.scaling import ScalingFit
 
@@ -36,6 +36,7 @@ def fit(
     breaks: int | None = None,
     trials: str | int | None = None,
     weights: str = "lfo",
+    discrepancy: bool = False,
 ) -> ScalingFit:
     """Fit a scaling law to a tidy data frame.
 
@@ -98,6 +99,11 @@ def fit(
         Stacked fits only (a list of laws or ``"auto"``): weight the laws by leave-future-out
         stacking (refits on each curve's smaller scales score its larger ones; :mod:`bayescale.fitting.lfo`),
         or by PSIS-LOO stacking. Ignored for a single law.
+    discrepancy : bool
+        Chinchilla law only: also learn the distance-growing discrepancy by forward chaining
+        over compute (refits on the lowest 0.5 to 0.8 of the runs;
+        :mod:`bayescale.fitting.chinchilla_drift`), for ``fit.predict(..., discrepancy=True)``.
+        One-input laws learn it with :func:`bayescale.backtest` (``discrepancy=True``).
 
     Returns
     -------
@@ -108,6 +114,7 @@ def fit(
     bayescale.errors.BayescaleError
         On bad data, unknown law or options, or bad priors, before any sampling.
     """
+    check_discrepancy(law, discrepancy)
     if not isinstance(law, str) or law == "auto":
         return fit_stacked(df, law=law, x=x, y=y, group=group, noise=noise, slopes=slopes, floor=floor,
                            priors=priors, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
@@ -115,4 +122,5 @@ def fit(
                            trials=trials, weights=weights)
     return fit_law(df, law=law, x=x, y=y, group=group, noise=noise, slopes=slopes, floor=floor, pooling=pooling,
                    priors=priors, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
-                   target_accept=target_accept, progress=progress, cores=cores, breaks=breaks, trials=trials)
+                   target_accept=target_accept, progress=progress, cores=cores, breaks=breaks, trials=trials,
+                   discrepancy=discrepancy)

@@ -28,6 +28,7 @@ def fit_law(
     cores: int | None = None,
     breaks: int | None = None,
     trials: str | int | None = None,
+    discrepancy: bool = False,
     **settings: Any,
 ) -> ScalingFit:
     """Fit one law (not a list of laws, nor ``"auto"``); arguments as :func:`bayescale.fit`
@@ -35,8 +36,11 @@ def fit_law(
 
     The law's module (found in :data:`bayescale.core.registry.LAWS`) validates the frame and resolves
     the configuration; the compile cache samples; the registry names the fit object returned.
+    ``discrepancy=True`` then learns the law's distance-growing discrepancy by refits, through the
+    module its registry entry names (the Chinchilla law's :mod:`bayescale.fitting.chinchilla_drift`).
     """
     spec = law_spec(law)
+    check_discrepancy(law, discrepancy)
     own = {"breaks": breaks, "trials": trials}
     for name, value in own.items():
         if value is not None and name not in spec.options:
@@ -46,7 +50,23 @@ def fit_law(
         df, **settings, target_accept=spec.target_accept if target_accept is None else target_accept,
         **{name: value for name, value in own.items() if name in spec.options},
     )
-    return run_fit(data, config, progress=progress, cores=cores)
+    if discrepancy:
+        spec.discrepancy_function("check")(data)  # enough runs to refit, before any sampling
+    fit = run_fit(data, config, progress=progress, cores=cores)
+    if discrepancy:
+        spec.discrepancy_function("learn_at_fit")(fit, cores=cores)
+    return fit
+
+
+def check_discrepancy(law, discrepancy) -> None:
+    """Refuse, before sampling, ``discrepancy=`` not a bool, or True for a law that cannot learn it at fit time."""
+    if not isinstance(discrepancy, bool):
+        raise LawError(f"discrepancy= at fit time is True (learn s by refits) or False, got {discrepancy!r}; "
+                       "a given s goes to fit.predict(..., discrepancy=s)")
+    able = [name for name, other in LAWS.items() if other.discrepancy is not None]
+    if discrepancy and (not isinstance(law, str) or law not in able):
+        raise LawError(f"discrepancy=True at fit time applies to the {' or '.join(able)} law, not {law!r}; learn s "
+                       "for one-input laws with bayescale.backtest(..., discrepancy=True)")
 
 
 def run_fit(data: CurveData, config: FitConfig, *, progress: bool = True, cores: int | None = None) -> ScalingFit:

@@ -16,6 +16,7 @@ evaluated as code. Layout (every table but ``[data]`` and ``[model]`` is optiona
     y = "loss"
     group = "domain"
     floor = "group"
+    # discrepancy = true              # chinchilla only: learn s by forward chaining; forecasts use it
     [model.priors]
     alpha = { dist = "LogNormal", mu = -1.2, sigma = 0.7 }
 
@@ -50,7 +51,8 @@ from bayescale.errors import SpecError
 
 TABLES = {
     "data": {"dataset", "path", "filter", "range"},
-    "model": {"law", "x", "y", "group", "noise", "slopes", "floor", "pooling", "priors", "breaks", "trials"},
+    "model": {"law", "x", "y", "group", "noise", "slopes", "floor", "pooling", "priors", "breaks", "trials",
+              "discrepancy"},
     "sampling": {"draws", "tune", "chains", "seed", "sampler", "target_accept"},
     "predict": {"at", "prob", "groups", "discrepancy"},
     "output": {"plot", "save", "report"},
@@ -121,16 +123,32 @@ def load_spec(path) -> Spec:
         if key not in model:
             raise SpecError(f"{where}: [model] needs '{key}' (the column of the {'scale' if key == 'x' else 'metric'})")
     check_values(tables, where)
+    check_learned_discrepancy(model, where)
     disc = tables["predict"].get("discrepancy")
     if disc is not None:
         if isinstance(disc, bool) or not isinstance(disc, int | float) or not 0 <= disc < float("inf"):
             raise SpecError(f"{where}: predict.discrepancy must be a number >= 0 (sd of log y per decade beyond "
                             f"the data, as learned by 'bayescale backtest --discrepancy'), got {disc!r}")
-        if model.get("law", "power") in ("chinchilla", "sigmoid"):  # bayescale.laws.discrepancy.UNBOUNDED_ONLY
+        if model.get("law", "power") in ("sigmoid",):  # bayescale.laws.discrepancy.UNBOUNDED_ONLY
             raise SpecError(f"{where}: predict.discrepancy widens positive metrics on the log scale; it does not "
                             f"apply to the {model['law']!r} law")
     check_reach(tables["reach"], model, where)
     return Spec(path=path, title=str(raw.get("title", path.stem)), **tables)
+
+
+def check_learned_discrepancy(model: dict, where: str) -> None:
+    """Refuse ``[model] discrepancy`` that is not a bool, or true for a law that does not learn it at fit time."""
+    from bayescale.core.registry import LAWS
+
+    learn = model.get("discrepancy", False)
+    if not isinstance(learn, bool):
+        raise SpecError(f"{where}: model.discrepancy must be true (learn s by refits) or false, got {learn!r}; "
+                        "a known s goes to predict.discrepancy")
+    able = [name for name, spec in LAWS.items() if spec.discrepancy is not None]
+    law = model.get("law", "power")
+    if learn and (not isinstance(law, str) or law not in able):
+        raise SpecError(f"{where}: model.discrepancy = true applies to the {' or '.join(able)} law, not {law!r}; "
+                        "learn s for one-input laws with 'bayescale backtest --discrepancy'")
 
 
 def _number(value) -> bool:

@@ -84,7 +84,7 @@ def check_scale(s) -> np.ndarray:
     return values
 
 
-UNBOUNDED_ONLY = ("chinchilla", "sigmoid")  # bounded accuracies; two scale axes
+UNBOUNDED_ONLY = ("sigmoid",)  # bounded accuracies (chinchilla: its own distance, bayescale.laws.chinchilla_drift)
 
 
 def refuse_laws(laws, what: str = "discrepancy") -> None:

@@ -63,11 +63,14 @@ def data_section(fit) -> Section:
 
 def figure_section(fit, at, prob: float, groups, discrepancy=None) -> Section:
     section = Section("Fitted curves", "curves")
-    fig = fit.plot(at=at, prob=prob, groups=groups, **({} if discrepancy is None else {"discrepancy": discrepancy}))
-    if _kind(fit) == "chinchilla":
+    chinchilla = _kind(fit) == "chinchilla"  # its isoFLOP figure draws the plain posterior
+    fig = fit.plot(at=at, prob=prob, groups=groups,
+                   **({} if discrepancy is None or chinchilla else {"discrepancy": discrepancy}))
+    if chinchilla:
         text = ("Left: loss against parameters along isoFLOP lines with posterior median and bands, and the "
                 "compute-optimal point of each line. Right: the compute-optimal number of parameters against "
-                "compute, with its band.")
+                "compute, with its band." + ("" if discrepancy is None else
+                                             " The bands leave out the model discrepancy; the tables include it."))
     else:
         text = (f"Log-log axes: the observations, the posterior median curve and its {int(prob * 100)}% "
                 "posterior predictive band per group. The shaded region beyond the largest observed scale is the "
@@ -100,6 +103,8 @@ def parameter_section(fit, prob: float) -> Section:
 
 
 def _discrepancy_text(discrepancy) -> str:
+    if discrepancy is True:
+        return "the scale s learned by forward chaining over compute (bayescale.fitting.chinchilla_drift)"
     s = np.atleast_1d(np.asarray(discrepancy, dtype=float))
     value = f"{s[0]:.3g}" if s.size == 1 else f"{s.mean():.3g} (mean of {s.size} draws)"
     return f"s = {value}: the sd of log y grows by s per decade beyond the observed range"
@@ -119,7 +124,7 @@ def prediction_section(fit, at, prob: float, groups, discrepancy=None) -> Sectio
     widen = {} if discrepancy is None else {"discrepancy": discrepancy}
     if _kind(fit) == "chinchilla":
         section.tables.append(("Loss at the compute-optimal allocation of each budget",
-                               table_html(fit.predict(compute=list(np.atleast_1d(at)), prob=prob))))
+                               table_html(fit.predict(compute=list(np.atleast_1d(at)), prob=prob, **widen))))
         section.tables.append(("Compute-optimal allocation", table_html(fit.optimal(list(np.atleast_1d(at)),
                                                                                     prob=prob))))
     elif _kind(fit) == "stacked":

@@ -114,6 +114,7 @@ class ChinchillaFit(ScalingFit):
         prob: float = 0.9,
         kind: str = "predictive",
         seed: int | None = None,
+        discrepancy=None,
     ) -> pd.DataFrame:
         """Predicted loss at ``(params, tokens)`` or at the compute-optimal point of budgets.
 
@@ -134,6 +135,11 @@ class ChinchillaFit(ScalingFit):
             Mass of the central interval.
         kind : {"predictive", "mean"}
             With or without observation noise.
+        discrepancy : True, float or array of float, optional
+            Widen by a model discrepancy whose sd of log loss grows by ``s`` per decade beyond
+            the fitted runs (:mod:`bayescale.laws.chinchilla_drift`): ``True`` for the ``s`` the
+            fit learned by forward chaining (``bayescale.fit(..., discrepancy=True)``), or a
+            number or draws of ``s``. Default: none, the law is taken as exact.
 
         Returns
         -------
@@ -164,6 +170,10 @@ class ChinchillaFit(ScalingFit):
         if kind == "predictive":
             rng = self._rng(seed, salt=10_000)
             draws = sample_noise(mean / self.data.y_scale, self.posterior, self.config.noise, rng) * self.data.y_scale
+        if discrepancy is not None:
+            from bayescale.results.chinchilla_drift import widen
+
+            draws = widen(self, draws, n, d, discrepancy, self._rng(seed, salt=20_000))
         frame = pd.DataFrame({"params": n, "tokens": d, "compute": 6 * n * d,
                               **interval_columns(draws, prob), "prob": prob})
         frame["decades_beyond"] = np.maximum(self._beyond(n, self.data.params), self._beyond(d, self.data.tokens))
@@ -233,15 +243,21 @@ class ChinchillaFit(ScalingFit):
         """
         return plot_chinchilla(self, compute=compute if compute is not None else at, prob=check_prob(prob), ax=ax)
 
+    @property
+    def calibrated(self) -> bool:
+        """Whether the fit holds a learned discrepancy (:func:`bayescale.fitting.chinchilla_drift.learn`)."""
+        from bayescale.results.chinchilla_drift import learned
+
+        return learned(self) is not None
+
     # ------------------------------------------------------------------ the inverse question
     def _reach_checks(self, group, discrepancy) -> None:
         if group not in (None, "all"):
             raise DataError(f"the chinchilla law is fitted without groups; reach takes group=None, got {group!r}")
-        if discrepancy is not None:
-            from bayescale.laws.discrepancy import check_scale, refuse_laws
+        if discrepancy is not None and discrepancy is not True:
+            from bayescale.laws.discrepancy import check_scale
 
             check_scale(discrepancy)
-            refuse_laws(["chinchilla"])
 
     def reach_draws(self, target: float, group: str | None = None, discrepancy=None, *,
                     seed: int | None = None) -> np.ndarray:
@@ -252,13 +268,19 @@ class ChinchillaFit(ScalingFit):
         (:func:`bayescale.results.reach.chinchilla_reach`). ``numpy.inf`` marks a draw whose floor
         ``E`` is at or above the target, or that gets there only more than
         ``bayescale.results.reach.HORIZON_DECADES`` decades beyond the largest observed compute.
-        ``group`` must be None (the law has no groups); ``discrepancy`` is refused (two
-        scale axes); ``seed`` is accepted for the common call and unused.
+        ``group`` must be None (the law has no groups); ``discrepancy`` (True for the learned
+        ``s``, or a number or draws of it, as for :meth:`predict`) lets the log loss drift beyond
+        the fitted compute (:func:`bayescale.results.chinchilla_drift.reach_draws`); ``seed``
+        seeds that drift.
         """
         from bayescale.results.reach import beyond_horizon, check_targets, chinchilla_reach
 
         self._reach_checks(group, discrepancy)
         (value,) = check_targets(target, law="chinchilla", noise=self.config.noise, single=True)
+        if discrepancy is not None:
+            from bayescale.results.chinchilla_drift import reach_draws
+
+            return reach_draws(self, value, discrepancy, seed=seed)
         p = self.parameter_draws()
         c = chinchilla_reach(value, *(p[k] for k in LAW_PARAMETERS))
         return np.exp(beyond_horizon(np.log(c), float(np.log(self.data.compute.max()))))
@@ -276,7 +298,7 @@ class ChinchillaFit(ScalingFit):
         prob = check_prob(prob)
         self._reach_checks(group, discrepancy)
         targets = check_targets(target, law="chinchilla", noise=self.config.noise)
-        return reach_table(lambda t, g: self.reach_draws(t), targets, ["all"], prob,
+        return reach_table(lambda t, g: self.reach_draws(t, discrepancy=discrepancy, seed=seed), targets, ["all"], prob,
                            lambda g: float(self.data.compute.max()))
 
 

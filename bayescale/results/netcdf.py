@@ -2,7 +2,10 @@
 
 The file holds the usual ArviZ groups (posterior, sample_stats, log_likelihood,
 observed_data, constant_data) plus ``input_data`` (the validated rows as given) and,
-in the root attributes, the fit configuration as JSON and the package version.
+in the root attributes, the fit configuration as JSON and the package version. Every other
+group of ``fit.idata`` travels as it is, e.g. the discrepancy a Chinchilla fit learned
+(``chinchilla_discrepancy``, :mod:`bayescale.results.chinchilla_drift`); :mod:`bayescale.results.load`
+keeps it.
 """
 
 from __future__ import annotations

@@ -22,13 +22,20 @@ CANDIDATE_RATIOS = (5.0, 20.0, 80.0)
 
 
 def item_draws(fit, item) -> np.ndarray:
-    """Posterior draws of a claimed Chinchilla quantity (user units)."""
+    """Posterior draws of a claimed Chinchilla quantity (user units).
+
+    A claimed loss is widened by the fit's learned discrepancy when it has one
+    (:func:`bayescale.results.chinchilla_drift.calibrated_loss`); parameters and allocations are not.
+    """
+    from bayescale.results.chinchilla_drift import calibrated_loss
+
     if item.kind == "parameter":
         return fit.parameter_draws()[item.name]
     if item.kind == "prediction":
         if item.compute is not None:
-            return fit.optimal_draws([item.compute])["loss"][:, 0]
-        return fit.curve_draws([item.params], [item.tokens])[:, 0]
+            opt = fit.optimal_draws([item.compute])
+            return calibrated_loss(fit, opt["loss"][:, 0], np.median(opt["params"]), np.median(opt["tokens"]))
+        return calibrated_loss(fit, fit.curve_draws([item.params], [item.tokens])[:, 0], item.params, item.tokens)
     quantity = item.where.rsplit(".", 1)[-1]
     return fit.optimal_draws([item.compute])[quantity][:, 0]
 

@@ -130,7 +130,7 @@ def parse_claim(source, *, base: Path | None = None) -> Claim:
     SpecError
         One line naming the field at fault.
     """
-    from bayescale.io.spec import check_table, read_toml
+    from bayescale.io.spec import check_learned_discrepancy, check_table, read_toml
 
     if isinstance(source, Mapping):
         raw, path = dict(source), (base or Path.cwd()) / "claim.toml"
@@ -148,6 +148,7 @@ def parse_claim(source, *, base: Path | None = None) -> Claim:
     if not isinstance(output, Mapping) or set(output) - {"report"}:
         raise SpecError(f"{where}output: must be a table with 'report' (Markdown or HTML path)")
     _check_model(tables["model"], where)
+    check_learned_discrepancy(tables["model"], where.removesuffix(": ") or "claim")
     claim = raw.get("claim")
     if not isinstance(claim, Mapping):
         raise SpecError(f"{where}claim: the [claim] table is required")

@@ -49,7 +49,8 @@ def parameter(ctx: Context, item) -> Outcome:
 
 def reach(ctx: Context, item) -> Outcome:
     fit, f = ctx.fit, item.fields
-    draws = fit.reach_draws(f["target"], group=f["group"])
+    calibrated = {"discrepancy": True} if getattr(fit, "calibrated", False) else {}  # a learned chinchilla s
+    draws = fit.reach_draws(f["target"], group=f["group"], **calibrated)
     p = float(np.mean(draws <= f["by"]))
     never = float(np.mean(~np.isfinite(draws)))
     med, lo, hi = central(draws, item.prob)

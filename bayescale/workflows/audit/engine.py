@@ -128,10 +128,15 @@ def audit(
     elif (parsed.law == "chinchilla") != isinstance(fit, ChinchillaFit) or fit.config.law != parsed.law:
         raise SpecError(f"fit= must be a fit of the claim's law {parsed.law!r}, got {fit.config.law!r}")
     sampling = {k: getattr(fit.config, k) for k in FIT_OPTIONS if getattr(fit.config, k, None) is not None}
+    model = {k: v for k, v in parsed.model.items() if k != "discrepancy"}  # alternatives need no learned s
     ctx = Context(fit=fit, claim=parsed, frame=frame, runs=parsed.runs,
-                  fit_kwargs={**parsed.model, **sampling, "progress": progress, "cores": cores})
+                  fit_kwargs={**model, **sampling, "progress": progress, "cores": cores})
     rows, flags, evidence, candidates, draws_by_item = [], [], {}, {}, {}
     flags += [dict(row, item="(fit)") for row in sampler_flags(fit)]
+    if getattr(fit, "calibrated", False):  # [model] discrepancy = true, or a fit= that learned s
+        from bayescale.results.chinchilla_drift import audit_note
+
+        flags += [dict(row, item="(fit)") for row in audit_note(fit)]
     evaluators = _evaluators()
     for item in parsed.items:
         if parsed.law == "chinchilla":
