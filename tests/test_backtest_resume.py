@@ -25,7 +25,7 @@ def curves(seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
+def finished(tmp_path_factory, one_bnsl_start):  # the resumed run must fit BNSL the same way
     """An uninterrupted backtest of three curves written to a folder (copied by tests that damage it)."""
     out = tmp_path_factory.mktemp("finished") / "bt"
     return out, bayescale.backtest(curves(), x="x", y="y", group="curve", out=out, **FAST)
