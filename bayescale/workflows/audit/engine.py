@@ -72,7 +72,8 @@ def _generic_recommendations(candidates: dict[str, pd.DataFrame]):
 def _fit(parsed, frame, overrides, progress, cores):
     from bayescale.fitting.dispatch import fit
 
-    return fit(frame, **parsed.model, **parsed.sampling, **overrides, progress=progress, cores=cores)
+    settings = {**parsed.model, **parsed.sampling, **overrides}  # the caller's draws/tune/seed win over the claim file's
+    return fit(frame, **settings, progress=progress, cores=cores)
 
 
 def audit(
