@@ -237,16 +237,20 @@ class ScalingFit:
     # ------------------------------------------------------------------ diagnostics
     def diagnostics(self) -> dict[str, float]:
         """Sampler health: max r_hat, min bulk/tail ESS, number of divergences."""
+        cached = getattr(self, "_diagnostics", None)  # the draws never change; audits and flags ask often
+        if cached is not None:
+            return dict(cached)
         table = self.summary()
         stats = self.idata["sample_stats"]
         divergent = int(stats["diverging"].values.sum()) if "diverging" in stats else 0
-        return {
+        self._diagnostics = {
             "max_r_hat": float(table["r_hat"].max()),
             "min_ess_bulk": float(table["ess_bulk"].min()),
             "min_ess_tail": float(table["ess_tail"].min()),
             "divergences": divergent,
             "draws": int(self.config.chains * self.config.draws),
         }
+        return dict(self._diagnostics)
 
     def breaks(self, prob: float = 0.9) -> pd.DataFrame:
         """Posterior of each break of a broken-law fit (see :func:`bayescale.laws.broken.break_table`)."""
