@@ -39,6 +39,9 @@ def add_parser(subparsers):
     parser.add_argument("--chains", type=int, help="override [sampling] chains")
     parser.add_argument("--seed", type=int, help="override [sampling] seed")
     parser.add_argument("--plot", metavar="PNG", help="override [output] plot")
+    parser.add_argument("--discrepancy", action="store_true",
+                        help="widen the predicted missing (or [holdout]) scores by the drift learned by forward "
+                        "chaining over compute (3 refits per benchmark predicted)")
     parser.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -124,7 +127,7 @@ def run(args) -> int:
             target = h["target"]
             kwargs.pop("benchmarks")
             fit, table, scores = holdout(df, target=target, train=train, benchmarks=model_opts["benchmarks"],
-                                         prob=prob, **kwargs)
+                                         prob=prob, discrepancy=args.discrepancy, **kwargs)
         else:
             fit = observational(df, **kwargs)
     for w in caught:
@@ -143,6 +146,17 @@ def run(args) -> int:
                 f"{int(prob * 100)}% intervals)", index=False, plain=plain)
     print_table(fit.loadings(prob=prob), "Benchmark loadings (lower triangular, unit diagonal)",
                 index=False, plain=plain)
+    if args.discrepancy:
+        calibrated = None if "holdout" in spec else fit.predict_missing(prob=prob, discrepancy=True)
+        if calibrated is not None and len(calibrated):
+            print_table(calibrated, f"Missing scores, widened by the learned drift ({int(prob * 100)}% intervals)",
+                        index=False, plain=plain)
+        import pandas as pd
+
+        drift = pd.DataFrame([d.summary(prob) for d in fit.drift.values()])
+        if len(drift):
+            print_table(drift, "Learned drift (logit sd: s0 at the fitted compute, s per decade beyond)",
+                        index=False, plain=plain)
     if "holdout" in spec:
         print_table(table, f"Held-out {target} ({int(prob * 100)}% intervals)", index=False, plain=plain)
         print_table(scores, "Held-out error and coverage: Bayesian model vs PCA + least squares",

@@ -31,7 +31,10 @@ ObsScaling table with NUTS (r_hat 1.2 to 2, divergences): a benchmark's own resi
 then move between the capabilities and its noise. On that table ``"pooled"`` gave
 held-out 90% intervals closer to nominal than ``"shared"`` (see
 ``benchmarks/bench_observational.py``), so the default under-covers: read its intervals as
-a lower bound on the uncertainty.
+a lower bound on the uncertainty. ``discrepancy=True`` (:meth:`ObservationalFit.predict_missing`,
+:meth:`ObservationalFit.predict`, :func:`holdout`) widens them by the forecast drift learned by
+forward chaining over compute (:mod:`bayescale.workflows.observational.drift`); on the same
+table those widened intervals over-cover: read plain and widened as lower and upper bounds.
 
 Identification (stated, as the issue asks): the first ``k`` benchmarks, in the order given,
 are anchors. The loading matrix :math:`W` (benchmarks x k) is lower triangular with unit

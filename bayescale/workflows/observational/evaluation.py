@@ -12,7 +12,7 @@ import pandas as pd
 from bayescale.errors import DataError
 from bayescale.workflows.observational.fit import observational
 from bayescale.workflows.observational.model import score_mean
-from bayescale.workflows.observational.result import ObservationalFit, _check_prob
+from bayescale.workflows.observational.result import ObservationalFit, _check_flag, _check_prob
 
 
 def pca_baseline(
@@ -122,6 +122,7 @@ def holdout(
     benchmarks: Sequence[str],
     k: int = 3,
     prob: float = 0.9,
+    discrepancy: bool = False,
     **fit_kwargs: Any,
 ) -> tuple[ObservationalFit, pd.DataFrame, pd.DataFrame]:
     """The paper's held-out protocol: hide ``target`` for the rows outside ``train``, fit, predict it.
@@ -130,7 +131,9 @@ def holdout(
     held-out rows (it predicts those cells from each model's capability, inferred from
     its other benchmarks, its family and its compute). The baseline of :func:`pca_baseline`
     uses the same information: PCA of the other benchmarks of all models, sigmoid least
-    squares on the training rows.
+    squares on the training rows. ``discrepancy=True`` adds the Bayesian intervals widened
+    by the target's drift learned by forward chaining on the training rows
+    (:meth:`ObservationalFit.learn_drift`; 3 refits) as method ``bayesian_drift``.
 
     Returns
     -------
@@ -143,6 +146,7 @@ def holdout(
         central ``prob`` interval), ``mean_width``.
     """
     _check_prob(prob)
+    _check_flag(discrepancy)
     benchmarks = list(benchmarks)
     if target not in benchmarks:
         raise DataError(f"target {target!r} must be one of the benchmarks {benchmarks}")
@@ -180,11 +184,18 @@ def holdout(
         "pca_lower": base["lower"].to_numpy()[held],
         "pca_upper": base["upper"].to_numpy()[held],
     })
+    methods = ["bayes", "pca"]
+    if discrepancy:
+        calibrated = fit.predict_missing(prob=prob, discrepancy=True, benchmarks=[target]).set_index("model")
+        for col in ("mean", "lower", "upper"):
+            table[f"drift_{col}"] = calibrated.loc[held_names, col].to_numpy()
+        methods.append("drift")
+    names_out = {"bayes": "bayesian", "pca": "pca_least_squares", "drift": "bayesian_drift"}
     rows = []
-    for method in ("bayes", "pca"):
+    for method in methods:
         err = table[f"{method}_mean"] - table["truth"]
         inside = (table["truth"] >= table[f"{method}_lower"]) & (table["truth"] <= table[f"{method}_upper"])
-        rows.append({"method": "bayesian" if method == "bayes" else "pca_least_squares", "n": len(table),
+        rows.append({"method": names_out[method], "n": len(table),
                      "mae": float(err.abs().mean()), "rmse": float(np.sqrt((err**2).mean())),
                      "coverage": float(inside.mean()),
                      "mean_width": float((table[f"{method}_upper"] - table[f"{method}_lower"]).mean())})

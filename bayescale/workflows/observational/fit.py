@@ -9,29 +9,8 @@ import pandas as pd
 
 from bayescale.errors import LawError
 from bayescale.workflows.observational.data import prepare_observational
-from bayescale.workflows.observational.model import NOISE, create_observational_model, initial_point
+from bayescale.workflows.observational.model import NOISE, create_observational_model, initial_point, sample
 from bayescale.workflows.observational.result import ObservationalFit
-
-
-def _sample(model, *, method: str, draws: int, tune: int, chains: int, seed: int, progress: bool,
-            cores: int | None, advi_steps: int, initvals: Mapping[str, np.ndarray] | None = None):
-    import os
-
-    import pymc as pm
-
-    from bayescale.fitting.quiet import quiet_pymc
-
-    if method not in ("nuts", "advi"):
-        raise LawError(f"method must be 'nuts' or 'advi', got {method!r}")
-    with model, quiet_pymc():
-        if method == "nuts":
-            return pm.sample(draws=draws, tune=tune, chains=chains,
-                             cores=cores if cores is not None else min(chains, os.cpu_count() or 1),
-                             random_seed=seed, progressbar=progress, target_accept=0.9, init="adapt_diag",
-                             initvals=dict(initvals or {}), compute_convergence_checks=False)
-        approx = pm.fit(n=advi_steps, method="advi", random_seed=seed, progressbar=progress,
-                        start=dict(initvals or {}))
-        return approx.sample(draws=draws * chains, random_seed=seed)
 
 
 def observational(
@@ -95,7 +74,9 @@ def observational(
     if method not in ("nuts", "advi"):
         raise LawError(f"method must be 'nuts' or 'advi', got {method!r}")
     pm_model = create_observational_model(data, k=k, noise=noise)
-    idata = _sample(pm_model, method=method, draws=draws, tune=tune, chains=chains, seed=seed,
-                    progress=progress, cores=cores, advi_steps=advi_steps, initvals=initial_point(data, k))
+    idata = sample(pm_model, method=method, draws=draws, tune=tune, chains=chains, seed=seed,
+                   progress=progress, cores=cores, advi_steps=advi_steps, initvals=initial_point(data, k))
+    settings = {"noise": noise, "draws": draws, "tune": tune, "chains": chains, "cores": cores,
+                "advi_steps": advi_steps}
     return ObservationalFit(idata=idata, data=data, k=k, method=method, seed=seed,
-                            columns={"family": family, "compute": compute, "model": model})
+                            columns={"family": family, "compute": compute, "model": model}, settings=settings)

@@ -1,9 +1,16 @@
-"""The low-rank capability model: benchmark scores from a few capabilities that grow with compute per family."""
+"""The low-rank capability model: benchmark scores from a few capabilities that grow with compute per family.
+
+Also its starting point and its sampler (:func:`sample`), shared by fits and the refits of
+:mod:`bayescale.workflows.observational.drift`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
+from bayescale.errors import LawError
 from bayescale.workflows.observational.data import ObservationalData
 
 
@@ -166,3 +173,25 @@ def initial_point(data: ObservationalData, k: int) -> dict[str, np.ndarray]:
     if len(low_r):
         init["W_low"] = w[low_r, low_c]
     return init
+
+
+def sample(model, *, method: str, draws: int, tune: int, chains: int, seed: int, progress: bool,
+           cores: int | None, advi_steps: int, initvals: Mapping[str, np.ndarray] | None = None):
+    """Sample ``model`` by NUTS or ADVI (``method``) from ``initvals`` (:func:`initial_point`)."""
+    import os
+
+    import pymc as pm
+
+    from bayescale.fitting.quiet import quiet_pymc
+
+    if method not in ("nuts", "advi"):
+        raise LawError(f"method must be 'nuts' or 'advi', got {method!r}")
+    with model, quiet_pymc():
+        if method == "nuts":
+            return pm.sample(draws=draws, tune=tune, chains=chains,
+                             cores=cores if cores is not None else min(chains, os.cpu_count() or 1),
+                             random_seed=seed, progressbar=progress, target_accept=0.9, init="adapt_diag",
+                             initvals=dict(initvals or {}), compute_convergence_checks=False)
+        approx = pm.fit(n=advi_steps, method="advi", random_seed=seed, progressbar=progress,
+                        start=dict(initvals or {}))
+        return approx.sample(draws=draws * chains, random_seed=seed)

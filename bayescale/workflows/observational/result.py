@@ -19,6 +19,11 @@ def _interval(draws: np.ndarray, prob: float, axis: int = 0) -> tuple[np.ndarray
     return (draws.mean(axis=axis), np.quantile(draws, q, axis=axis), np.quantile(draws, 1 - q, axis=axis))
 
 
+def _check_flag(discrepancy) -> None:
+    if not isinstance(discrepancy, bool | np.bool_):
+        raise DataError(f"discrepancy must be True or False, got {discrepancy!r}")
+
+
 def _check_prob(prob: float) -> None:
     if not 0 < prob < 1:
         raise DataError(f"prob must be in (0, 1), got {prob!r}")
@@ -28,8 +33,10 @@ class ObservationalFit:
     """Result of :func:`observational`: posterior draws plus the validated table."""
 
     def __init__(self, idata, data: ObservationalData, k: int, method: str, seed: int,
-                 columns: Mapping[str, Any]):
+                 columns: Mapping[str, Any], settings: Mapping[str, Any] | None = None):
         self.idata = idata
+        self.settings = dict(settings or {})  # sampler settings, for refits (forward chaining)
+        self.drift: dict[str, Any] = {}  # benchmark -> learned Drift (bayescale.workflows.observational.drift)
         self.data = data
         self.k = k
         self.method = method
@@ -119,9 +126,18 @@ class ObservationalFit:
         return self.data.missing()
 
     # -- prediction ------------------------------------------------------------------------
-    def _score_draws(self, cap: np.ndarray, rng: np.random.Generator, kind: str) -> np.ndarray:
-        """Scores (draws, n, J) from capability draws (draws, n, k)."""
+    def _score_draws(self, cap: np.ndarray, rng: np.random.Generator, kind: str,
+                     drift: tuple[np.ndarray, Sequence[int]] | None = None) -> np.ndarray:
+        """Scores (draws, n, J) from capability draws (draws, n, k).
+
+        ``drift``: (compute of the n models, benchmark columns) to widen by the learned
+        forecast drift (:mod:`bayescale.workflows.observational.drift`).
+        """
         eta = np.einsum("snk,sjk->snj", cap, self.draws("W")) + self.draws("b")[:, None, :]
+        if drift is not None:
+            from bayescale.workflows.observational.drift import widen
+
+            eta = widen(self, eta, drift[0], drift[1], rng)
         mean = score_mean(eta, self.data.floors)
         if kind == "mean":
             return mean
@@ -130,7 +146,8 @@ class ObservationalFit:
         # scores are fractions: the predictive is censored to [0, 1]
         return np.clip(mean + rng.standard_normal(mean.shape) * self.draws("sigma")[:, None, :], 0.0, 1.0)
 
-    def predict_missing(self, prob: float = 0.9, kind: str = "predictive") -> pd.DataFrame:
+    def predict_missing(self, prob: float = 0.9, kind: str = "predictive", discrepancy: bool = False,
+                        benchmarks: Sequence[str] | None = None) -> pd.DataFrame:
         """Posterior predictive of every missing score (e.g. a held-out downstream metric).
 
         This is how a model is predicted from its observed benchmarks: put it in the table
@@ -138,15 +155,28 @@ class ObservationalFit:
         scores it has, its family and its compute, and the empty cell is predicted from it
         (:func:`holdout` does this for a whole split). For a model with no scores at all, use
         :meth:`predict` (family and compute alone).
+
+        ``discrepancy=True`` widens the intervals by each benchmark's drift learned by
+        forward chaining (:meth:`learn_drift`, run here for benchmarks that lack it:
+        3 refits each), which the plain intervals leave out and so under-cover.
+        ``benchmarks`` limits the rows to those benchmarks' missing cells.
         """
         _check_prob(prob)
+        _check_flag(discrepancy)
         d = self.data
         rows, cols = np.nonzero(np.isnan(d.scores))
+        frame = self.data.missing()
+        if benchmarks is not None:
+            unknown = [b for b in benchmarks if b not in d.benchmarks]
+            if unknown:
+                raise DataError(f"benchmarks {unknown} were not fitted; fitted: {d.benchmarks}")
+            keep = np.isin(cols, [d.benchmarks.index(b) for b in benchmarks])
+            rows, cols, frame = rows[keep], cols[keep], frame[keep].reset_index(drop=True)
         rng = np.random.default_rng(self.seed + 1)
-        sc = self._score_draws(self.draws("capability_score")[:, rows, :], rng, kind)  # (s, n, J)
+        drift = (d.compute[rows], np.unique(cols)) if discrepancy else None
+        sc = self._score_draws(self.draws("capability_score")[:, rows, :], rng, kind, drift)  # (s, n, J)
         vals = sc[:, np.arange(len(rows)), cols]
         mean, lo, hi = _interval(vals, prob)
-        frame = self.data.missing()
         frame["mean"], frame["lower"], frame["upper"] = mean, lo, hi
         return frame
 
@@ -172,14 +202,18 @@ class ObservationalFit:
         return out
 
     def predict(self, new: pd.DataFrame, prob: float = 0.9, kind: str = "predictive",
-                benchmarks: Sequence[str] | None = None) -> pd.DataFrame:
+                benchmarks: Sequence[str] | None = None, discrepancy: bool = False) -> pd.DataFrame:
         """Predict benchmark scores of new models from family and compute alone.
 
         ``new`` needs the family and compute columns of the fit (and the model column,
         if one was used, to label rows). Returns one row per model and benchmark with
         ``mean``, ``lower``, ``upper`` (central ``prob`` interval) and ``known_family``.
+        ``discrepancy=True`` widens by the requested benchmarks' learned drift (see
+        :meth:`predict_missing`; learned from hidden scores of models whose other scores are
+        known, so for models known by compute alone it is a lower bound).
         """
         _check_prob(prob)
+        _check_flag(discrepancy)
         fam_col, comp_col, model_col = self.columns["family"], self.columns["compute"], self.columns["model"]
         if not isinstance(new, pd.DataFrame):
             raise DataError(f"expected a pandas DataFrame of new models, got {type(new).__name__}")
@@ -197,7 +231,8 @@ class ObservationalFit:
         rng = np.random.default_rng(self.seed + 2)
         fams = new[fam_col].astype(str).tolist()
         cap = self.capability_draws_new(fams, comp, rng)
-        sc = self._score_draws(cap, rng, kind)
+        drift = (comp, [self.data.benchmarks.index(b) for b in benches]) if discrepancy else None
+        sc = self._score_draws(cap, rng, kind, drift)
         mean, lo, hi = _interval(sc, prob)
         names = (new[model_col].astype(str).tolist() if model_col is not None and model_col in new.columns
                  else [str(i) for i in new.index])
@@ -209,6 +244,17 @@ class ObservationalFit:
                              "compute": comp[i], "benchmark": b, "mean": mean[i, j], "lower": lo[i, j],
                              "upper": hi[i, j]})
         return pd.DataFrame(rows)
+
+    def learn_drift(self, benchmark: str, cuts: Sequence[float] | None = None):
+        """Learn how ``benchmark``'s forecasts drift beyond the fitted compute (forward chaining).
+
+        Refits the model once per cut (quantiles of the log compute of the models with the
+        benchmark observed), hiding the benchmark above the cut; see
+        :mod:`bayescale.workflows.observational.drift`. The result is kept for ``discrepancy=True``.
+        """
+        from bayescale.workflows.observational.drift import CUTS, learn
+
+        return learn(self, benchmark, CUTS if cuts is None else cuts)
 
     # -- diagnostics -----------------------------------------------------------------------
     def diagnostics(self) -> dict[str, float]:
