@@ -72,7 +72,8 @@ def _generic_recommendations(candidates: dict[str, pd.DataFrame]):
 def _fit(parsed, frame, overrides, progress, cores):
     from bayescale.fitting.dispatch import fit
 
-    settings = {**parsed.model, **parsed.sampling, **overrides}  # the caller's draws/tune/seed win over the claim file's
+    # the caller's draws/tune/seed win over the claim file's
+    settings = {**parsed.model, **parsed.sampling, **overrides}
     return fit(frame, **settings, progress=progress, cores=cores)
 
 
