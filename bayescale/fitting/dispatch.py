@@ -114,8 +114,8 @@ def fit(
     bayescale.errors.BayescaleError
         On bad data, unknown law or options, or bad priors, before any sampling.
     """
-    check_discrepancy(law, discrepancy)
     if not isinstance(law, str) or law == "auto":
+        check_discrepancy(law, discrepancy)  # fit_law checks a single law's
         return fit_stacked(df, law=law, x=x, y=y, group=group, noise=noise, slopes=slopes, floor=floor,
                            priors=priors, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
                            target_accept=target_accept, progress=progress, cores=cores, breaks=breaks,

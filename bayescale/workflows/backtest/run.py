@@ -54,12 +54,6 @@ def _curves(df: pd.DataFrame, group) -> list[tuple[str, pd.DataFrame]]:
     return out
 
 
-def _default_sampler() -> str:
-    import importlib.util
-
-    return "nutpie" if importlib.util.find_spec("nutpie") is not None else "pymc"
-
-
 def backtest(
     df: pd.DataFrame,
     *,
@@ -109,7 +103,7 @@ def backtest(
     name : str
         Label of this data set in the result (column ``dataset``).
     noise, priors, draws, tune, chains, target_accept, sampler
-        Passed to the Bayesian fit (``sampler`` defaults to nutpie when installed, which
+        Passed to the Bayesian fit (``sampler`` defaults to nutpie, which
         compiles the model once per worker).
     seed : int
         Run seed; each (curve, cutoff) gets a seed derived from it and its key.
@@ -144,7 +138,7 @@ def backtest(
 
     spec = {"law": law, "noise": "lognormal" if noise is None else noise, "priors": priors, "draws": draws,
             "tune": tune, "chains": chains, "target_accept": target_accept,
-            "sampler": sampler or _default_sampler(), "baselines": baselines, "n_boot": n_boot,
+            "sampler": sampler or "nutpie", "baselines": baselines, "n_boot": n_boot,
             "discrepancy": discrepancy, "inner": inner}
     if not 0 < inner < 1:
         raise SpecError(f"inner must be in (0, 1), got {inner!r}")
@@ -226,7 +220,7 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
             raise SpecError(f"unknown backtest options {sorted(unknown)}; known: {', '.join(defaults)}")
         spec = {**defaults, **options}
         spec["noise"] = spec["noise"] or "lognormal"
-        spec["sampler"] = spec["sampler"] or _default_sampler()
+        spec["sampler"] = spec["sampler"] or "nutpie"
     tasks: list = []
     meta: dict = {}
     failures: list = []

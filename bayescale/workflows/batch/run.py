@@ -13,6 +13,7 @@ import pandas as pd
 from bayescale.core.config import FitConfig
 from bayescale.errors import BayescaleError, DataError, OutputError, PriorError
 from bayescale.io.store import FORMAT, CurveStore, data_hash, read_manifest
+from bayescale.results.intervals import check_prob
 from bayescale.workflows.batch.curves import SAMPLERS, _plain, curve_id, curve_seed, fit_curve
 from bayescale.workflows.batch.result import BatchResult, _write_tables
 
@@ -48,12 +49,6 @@ class _Progress:
             print(f"\r{line}", end="\n" if self.done == self.total else "", file=sys.stderr, flush=True)
         else:
             print(line, file=sys.stderr, flush=True)
-
-
-def _default_sampler() -> str:
-    import importlib.util
-
-    return "nutpie" if importlib.util.find_spec("nutpie") is not None else "pymc"
 
 
 def _check_by(df: pd.DataFrame, by: Sequence[str]) -> list[str]:
@@ -131,7 +126,7 @@ def fit_many(
     prob : float
         Mass of the intervals in the summary and predictions.
     sampler : {"nutpie", "pymc"}, optional
-        ``nutpie`` (default when installed) compiles once per worker and reuses it.
+        ``nutpie`` (the default) compiles once per worker and reuses it.
     out : path, optional
         Output folder: each finished curve is written at once (see :mod:`bayescale.io.store`).
     resume : bool
@@ -177,13 +172,12 @@ def fit_many(
         if column not in df.columns:
             names = ", ".join(map(str, df.columns))
             raise DataError(f"column {column!r} is not in the data; available columns: {names}")
-    sampler = sampler or _default_sampler()
+    sampler = sampler or "nutpie"
     if sampler not in SAMPLERS:
         raise BayescaleError(f"sampler must be one of {', '.join(SAMPLERS)} for fit_many, got {sampler!r}")
     FitConfig(law=law, x=x, y=y, group=group, noise=noise, slopes=slopes, floor=floor, draws=draws, tune=tune,
               chains=chains, sampler=sampler, target_accept=target_accept).validate()
-    if not isinstance(prob, int | float) or not 0 < prob < 1:
-        raise DataError(f"prob must be a number in (0, 1), got {prob!r}")
+    check_prob(prob)
     at = _check_at(at)
     user_priors = {name: as_prior(name, value).to_dict() for name, value in (priors or {}).items()}
     if resume and out is None:
