@@ -116,7 +116,7 @@ def create_broken_model(
     import pytensor.tensor as pt
 
     from bayescale.laws.formulas import log_broken_reducible
-    from bayescale.laws.model import _pooled, _shared_prior, observed_data
+    from bayescale.laws.model import _pooled, _shared_prior, observe
 
     n_groups = len(coords["group"])
     k = len(coords["break"])
@@ -144,15 +144,7 @@ def create_broken_model(
             [width[i] for i in range(k)], pt.softplus,
         )
         mean = e + pt.exp(log_r)
-        sigma = priors["sigma"].create_variable("sigma")
-        y_data = observed_data(observed, noise)
-        if noise == "lognormal":
-            pm.Normal("y_obs", pt.log(mean), sigma, observed=y_data, dims="obs")
-        elif noise == "studentt":
-            nu = priors["nu"].create_variable("nu")
-            pm.StudentT("y_obs", nu=nu, mu=pt.log(mean), sigma=sigma, observed=y_data, dims="obs")
-        else:
-            pm.Normal("y_obs", mean, sigma, observed=y_data, dims="obs")
+        observe(mean, observed, noise, priors)
     return model
 
 

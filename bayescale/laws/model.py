@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pymc as pm
+import pytensor.tensor as pt
 
 LOG_SCALE_NOISE = ("lognormal", "studentt")
 
@@ -49,3 +50,19 @@ def _pooled(name: str, priors: Mapping[str, Any], n_groups: int, dims: str, cent
         return pm.Normal(name, mu, sigma, dims=dims)
     z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims)
     return pm.Deterministic(name, mu + sigma * z, dims=dims)
+
+
+def observe(mean, observed: np.ndarray, noise: str, priors: Mapping[str, Any]) -> None:
+    """``y_obs`` with mean ``mean`` (on the scale of ``v``) under ``noise``, and its ``sigma`` (inside a model).
+
+    Log-scale noise is on ``log v``: Normal (``lognormal``) or Student-t with ``nu``; ``normal`` is on ``v``.
+    """
+    sigma = priors["sigma"].create_variable("sigma")
+    y_data = observed_data(observed, noise)
+    if noise == "lognormal":
+        pm.Normal("y_obs", pt.log(mean), sigma, observed=y_data, dims="obs")
+    elif noise == "studentt":
+        nu = priors["nu"].create_variable("nu")
+        pm.StudentT("y_obs", nu=nu, mu=pt.log(mean), sigma=sigma, observed=y_data, dims="obs")
+    else:
+        pm.Normal("y_obs", mean, sigma, observed=y_data, dims="obs")

@@ -144,7 +144,7 @@ def create_power_model(
     import pymc as pm  # here, not at the top: predictions from a fit need no PyMC
     import pytensor.tensor as pt
 
-    from bayescale.laws.model import _pooled, _shared_prior, observed_data
+    from bayescale.laws.model import _pooled, _shared_prior, observe
 
     n_groups = len(coords["group"])
     with pm.Model(coords=coords) as model:
@@ -169,13 +169,5 @@ def create_power_model(
             e = pm.Deterministic("E", pt.exp(priors["log_E"].create_variable("log_E")))
 
         mean = log_power_law(u, e, log_a, alpha, pt.exp)
-        sigma = priors["sigma"].create_variable("sigma")
-        y_data = observed_data(observed, noise)
-        if noise == "lognormal":
-            pm.Normal("y_obs", pt.log(mean), sigma, observed=y_data, dims="obs")
-        elif noise == "studentt":
-            nu = priors["nu"].create_variable("nu")
-            pm.StudentT("y_obs", nu=nu, mu=pt.log(mean), sigma=sigma, observed=y_data, dims="obs")
-        else:
-            pm.Normal("y_obs", mean, sigma, observed=y_data, dims="obs")
+        observe(mean, observed, noise, priors)
     return model
