@@ -82,3 +82,17 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc) or "interrupted", file=sys.stderr)
         return 130
 
+
+def console() -> int:
+    """The ``bayescale`` script: :func:`main` in a process that ends right after it.
+
+    Lets the garbage collector skip the sampling stack's objects (:mod:`bayescale.core.heap`).
+    """
+    from bayescale.core import heap
+
+    heap.own_process()
+    try:
+        return main()
+    finally:  # also when argparse exits (--help, a usage error)
+        heap.before_exit()
+

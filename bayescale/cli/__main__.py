@@ -2,6 +2,6 @@
 
 import sys
 
-from bayescale.cli import main
+from bayescale.cli import console
 
-sys.exit(main())
+sys.exit(console())

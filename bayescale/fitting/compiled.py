@@ -189,8 +189,10 @@ def sample_compiled(
     import nutpie
     import xarray as xr
 
+    from bayescale.core import heap
     from bayescale.fitting.quiet import quiet_pymc
 
+    heap.settle()
     model = build()
     key = structure_key(model, config)
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pymc as pm
 import xarray as xr
 
+from bayescale.core import heap
 from bayescale.fitting.quiet import quiet_pymc
 
 
@@ -31,6 +32,7 @@ def sample_model(
     """
     if cores is None:
         cores = min(chains, os.cpu_count() or 1)
+    heap.settle()
     with model, quiet_pymc():
         idata = pm.sample(
             draws=draws,

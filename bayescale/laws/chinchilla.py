@@ -52,7 +52,7 @@ from bayescale.core.config import FitConfig
 from bayescale.data.curves import _numeric_column, _rows, check_noise
 from bayescale.errors import DataError, DataWarning, LawError, TooFewPoints
 from bayescale.laws.configure import refuse_group_options, resolve_seed
-from bayescale.laws.priors import _prior, merge_priors, priors_from_dict, priors_to_dict
+from bayescale.laws.priors import merge_priors, prior, priors_from_dict, priors_to_dict
 
 COMPUTE_NAMES = ("compute", "flop")
 COMPUTE_TOLERANCE = 0.10
@@ -193,15 +193,15 @@ def default_priors(data: ChinchillaData, config: FitConfig) -> dict[str, Any]:
     """
     floor_guess = math.log(float(np.min(data.y)) / data.y_scale) - 0.5
     priors = {
-        "log_E": _prior("Normal", mu=floor_guess, sigma=1.0),
-        "log_A": _prior("Normal", mu=-2.0, sigma=1.5),
-        "log_B": _prior("Normal", mu=-2.0, sigma=1.5),
-        "alpha": _prior("LogNormal", mu=math.log(0.3), sigma=0.5),
-        "beta": _prior("LogNormal", mu=math.log(0.3), sigma=0.5),
-        "sigma": _prior("HalfNormal", sigma=0.1),
+        "log_E": prior("Normal", mu=floor_guess, sigma=1.0),
+        "log_A": prior("Normal", mu=-2.0, sigma=1.5),
+        "log_B": prior("Normal", mu=-2.0, sigma=1.5),
+        "alpha": prior("LogNormal", mu=math.log(0.3), sigma=0.5),
+        "beta": prior("LogNormal", mu=math.log(0.3), sigma=0.5),
+        "sigma": prior("HalfNormal", sigma=0.1),
     }
     if config.noise == "studentt":
-        priors["nu"] = _prior("Gamma", alpha=2.0, beta=0.1)
+        priors["nu"] = prior("Gamma", alpha=2.0, beta=0.1)
     return priors
 
 

@@ -31,7 +31,11 @@ PRIOR_DESCRIPTIONS = {
 }
 
 
-def _prior(dist: str, **kwargs):
+def prior(dist: str, **kwargs: float):
+    """``Prior(dist, **kwargs)`` with float parameters (a default prior)."""
+    # arviz_base's lazy import of numpyro walks the whole import stack (inspect.stack) when
+    # numpyro is absent; imported first, at a shallow stack, it costs 0.3 s less than inside pymc_extras
+    import arviz_base  # noqa: F401
     from pymc_extras.prior import Prior
 
     return Prior(dist, **{k: float(v) for k, v in kwargs.items()})
@@ -42,21 +46,21 @@ def power_law_priors(
 ) -> dict[str, Any]:
     """Weakly informative defaults for the saturating power law on normalised data."""
     log_floor_guess = math.log(float(np.min(np.abs(y_scaled))) or 1e-3) - 1.0
-    priors = {"log_A_mu": _prior("Normal", mu=-1.0, sigma=1.5), "sigma": _prior("HalfNormal", sigma=0.1)}
+    priors = {"log_A_mu": prior("Normal", mu=-1.0, sigma=1.5), "sigma": prior("HalfNormal", sigma=0.1)}
     if n_groups > 1:
-        priors["log_A_sigma"] = _prior("HalfNormal", sigma=1.0)
+        priors["log_A_sigma"] = prior("HalfNormal", sigma=1.0)
     if slopes == "varying" and n_groups > 1:
-        priors["log_alpha_mu"] = _prior("Normal", mu=math.log(0.3), sigma=0.7)
-        priors["log_alpha_sigma"] = _prior("HalfNormal", sigma=0.3)
+        priors["log_alpha_mu"] = prior("Normal", mu=math.log(0.3), sigma=0.7)
+        priors["log_alpha_sigma"] = prior("HalfNormal", sigma=0.3)
     else:
-        priors["alpha"] = _prior("LogNormal", mu=math.log(0.3), sigma=0.7)
+        priors["alpha"] = prior("LogNormal", mu=math.log(0.3), sigma=0.7)
     if floor == "group" and n_groups > 1:
-        priors["log_E_mu"] = _prior("Normal", mu=log_floor_guess, sigma=1.0)
-        priors["log_E_sigma"] = _prior("HalfNormal", sigma=0.5)
+        priors["log_E_mu"] = prior("Normal", mu=log_floor_guess, sigma=1.0)
+        priors["log_E_sigma"] = prior("HalfNormal", sigma=0.5)
     else:
-        priors["log_E"] = _prior("Normal", mu=log_floor_guess, sigma=1.0)
+        priors["log_E"] = prior("Normal", mu=log_floor_guess, sigma=1.0)
     if noise == "studentt":
-        priors["nu"] = _prior("Gamma", alpha=2.0, beta=0.1)
+        priors["nu"] = prior("Gamma", alpha=2.0, beta=0.1)
     return priors
 
 

@@ -47,16 +47,10 @@ from bayescale.data.curves import CurveData, _numeric_column, _rows
 from bayescale.data.curves import prepare as prepare_curve
 from bayescale.errors import DataError, DataWarning, LawError
 from bayescale.laws.configure import refuse_group_options, resolve_seed
-from bayescale.laws.priors import merge_priors, priors_from_dict, priors_to_dict
+from bayescale.laws.priors import merge_priors, prior, priors_from_dict, priors_to_dict
 
 LIKELIHOODS = ("betabinomial", "binomial", "beta")
 COUNTS = ("betabinomial", "binomial")
-
-
-def _prior(dist: str, **kwargs):
-    from pymc_extras.prior import Prior
-
-    return Prior(dist, **{k: float(v) for k, v in kwargs.items()})
 
 
 def trials_array(data: CurveData, config: FitConfig) -> np.ndarray | None:
@@ -139,18 +133,18 @@ def default_priors(data: CurveData, config: FitConfig) -> dict:
     u = np.log(data.x / data.x_ref)
     span = float(u.max() - u.min())
     priors = {
-        "floor": _prior("Beta", alpha=1.0, beta=3.0),
-        "ceiling_share": _prior("Beta", alpha=2.0, beta=1.0),
-        "steepness": _prior("LogNormal", mu=np.log(1.5), sigma=0.75),
-        "midpoint_mu": _prior("Normal", mu=0.0, sigma=span),
+        "floor": prior("Beta", alpha=1.0, beta=3.0),
+        "ceiling_share": prior("Beta", alpha=2.0, beta=1.0),
+        "steepness": prior("LogNormal", mu=np.log(1.5), sigma=0.75),
+        "midpoint_mu": prior("Normal", mu=0.0, sigma=span),
     }
     if data.n_groups > 1:
-        priors["midpoint_sigma"] = _prior("HalfNormal", sigma=0.25 * span)
+        priors["midpoint_sigma"] = prior("HalfNormal", sigma=0.25 * span)
     likelihood = config.options.get("likelihood", "beta")
     if likelihood == "beta":
-        priors["kappa"] = _prior("LogNormal", mu=np.log(50.0), sigma=1.0)
+        priors["kappa"] = prior("LogNormal", mu=np.log(50.0), sigma=1.0)
     elif likelihood == "betabinomial":
-        priors["kappa"] = _prior("LogNormal", mu=np.log(100.0), sigma=1.5)
+        priors["kappa"] = prior("LogNormal", mu=np.log(100.0), sigma=1.5)
     return priors
 
 

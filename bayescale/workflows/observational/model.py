@@ -182,10 +182,12 @@ def sample(model, *, method: str, draws: int, tune: int, chains: int, seed: int,
 
     import pymc as pm
 
+    from bayescale.core import heap
     from bayescale.fitting.quiet import quiet_pymc
 
     if method not in ("nuts", "advi"):
         raise LawError(f"method must be 'nuts' or 'advi', got {method!r}")
+    heap.settle()
     with model, quiet_pymc():
         if method == "nuts":
             return pm.sample(draws=draws, tune=tune, chains=chains,
