@@ -16,6 +16,8 @@ disk cache warm; ``empty cache`` runs the first fit in a process whose PyTensor 
 caches are empty folders. ``fit_many`` is per curve, ``--curves`` curves on every core: the
 whole run divided by the curves (each worker's first curve compiles), and the steady state
 (median seconds of a curve divided by the workers) that a batch of 1,000 curves approaches.
+``plain PyMC + nutpie`` runs the same power law written directly in PyMC and sampled by nutpie,
+without bayescale, as a whole process (warm and empty cache): the floor the stack itself sets.
 ``--pymc`` adds the power-law cases with ``sampler="pymc"`` (the default before issue 16).
 """
 
@@ -120,6 +122,19 @@ FRESH_LAWS = {  # law: (data, fit keyword arguments) of a fresh `import bayescal
 }
 
 
+BARE_STACK = """
+import numpy as np, pymc as pm, nutpie
+x = np.logspace(6, 9, 20); y = 1.5 + 400 * x**-0.3 * np.exp(np.random.default_rng(1).normal(0, 0.02, 20))
+with pm.Model() as model:
+    log_x, y_data = pm.Data("log_x", np.log(x / x.mean())), pm.Data("y", y)
+    e, log_a = pm.HalfNormal("E", 2), pm.Normal("log_A", 0, 3)
+    alpha, sigma = pm.HalfNormal("alpha", 1), pm.HalfNormal("sigma", 0.5)
+    pm.LogNormal("y_obs", pm.math.log(e + pm.math.exp(log_a - alpha * log_x)), sigma, observed=y_data)
+nutpie.sample(nutpie.compile_pymc_model(model, backend="numba"), draws={draws}, tune={tune}, chains={chains},
+              seed=7, progress_bar=False)
+"""  # the same power law in plain PyMC + nutpie, no bayescale: what the stack itself costs a fresh process
+
+
 def fresh_process_rows(c20: pd.DataFrame, baseline: tuple[str, float], args) -> list[dict]:
     """Whole processes: the power-law CLI (warm disk cache, median of 3; and an empty cache), and
     ``import bayescale; bayescale.fit(...)`` for the broken and sigmoid laws, warm and empty."""
@@ -136,6 +151,18 @@ def fresh_process_rows(c20: pd.DataFrame, baseline: tuple[str, float], args) -> 
                             "wall_s": statistics.median(r["wall_s"] for r in runs),
                             "cpu_s": statistics.median(r["cpu_s"] for r in runs), "goal_s": 3.0,
                             "baseline": baseline[0], "baseline_s": baseline[1]}))
+        bare = BARE_STACK.format(draws=args.draws, tune=args.tune, chains=args.chains)
+        run_process([sys.executable, "-c", bare])  # warms the disk cache
+        rows.append(report({"case": "power, 20 points",
+                            "what": "plain PyMC + nutpie process (no bayescale), warm disk cache",
+                            **run_process([sys.executable, "-c", bare]), "baseline": baseline[0],
+                            "baseline_s": baseline[1]}))
+        if not args.skip_cold:
+            env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp}/pytensor_bare",
+                   "NUMBA_CACHE_DIR": f"{tmp}/numba_bare"}
+            rows.append(report({"case": "power, 20 points", "what": "plain PyMC + nutpie process, empty compile cache",
+                                **run_process([sys.executable, "-c", bare], env), "baseline": baseline[0],
+                                "baseline_s": baseline[1]}))
         codes = {"power, 20 points": "from bayescale.laws.simulate import power_law_data; bs.fit(power_law_data("
                                      f"offsets=(400.0,), n=20, seed=1), x='params', y='loss', seed=7, {nuts})"}
         codes |= {f"{law}, bayescale.fit": f"from bench_breaks import {data.split('(')[0]}; "
