@@ -240,7 +240,7 @@ def create_chinchilla_model(
     from bayescale.laws.model import _shared_prior, observed_data
 
     with pm.Model(coords=coords) as model:
-        priors = {name: _shared_prior(name, prior) for name, prior in priors.items()}
+        priors = {name: _shared_prior(name, given) for name, given in priors.items()}
         u = pm.Data("log_params", log_params, dims="obs")
         w = pm.Data("log_tokens", log_tokens, dims="obs")
         log_e = priors["log_E"].create_variable("log_E")

@@ -97,7 +97,7 @@ def merge_priors(defaults: Mapping[str, Any], user: Mapping[str, Any] | None) ->
 
 
 def priors_to_dict(priors: Mapping[str, Any]) -> dict[str, dict]:
-    return {name: prior.to_dict() for name, prior in priors.items()}
+    return {name: given.to_dict() for name, given in priors.items()}
 
 
 def priors_from_dict(data: Mapping[str, Mapping]) -> dict[str, Any]:

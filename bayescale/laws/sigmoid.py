@@ -195,7 +195,7 @@ def create_sigmoid_model(
 
     n_groups = len(coords["group"])
     with pm.Model(coords=coords) as model:
-        priors = {name: _shared_prior(name, prior) for name, prior in priors.items()}
+        priors = {name: _shared_prior(name, given) for name, given in priors.items()}
         u = pm.Data("log_x", log_x, dims="obs")
         g = pm.Data("group_index", group_index.astype("int64"), dims="obs")
         floor = priors["floor"].create_variable("floor")
