@@ -69,8 +69,11 @@ def max_likelihood(d, err, var) -> float:
     return float(np.exp(best.x)) if nll(best.x) < nll(np.log(1e-6)) - 1e-9 else 0.0
 
 
-def check_scale(s) -> np.ndarray:
-    """``s`` as a 1-D array of non-negative finite values (a number or draws of it)."""
+def check_scale(s, laws=()) -> np.ndarray:
+    """``s`` as a 1-D array of non-negative finite values (a number or draws of it).
+
+    ``laws``: the laws it is to widen; one the log-scale widening does not fit is refused (:func:`refuse_laws`).
+    """
     try:
         values = np.atleast_1d(np.asarray(s, dtype=float))
     except (TypeError, ValueError):
@@ -81,6 +84,7 @@ def check_scale(s) -> np.ndarray:
     if bad.size:
         raise DataError(f"discrepancy s must be finite and >= 0; bad values at positions {bad[:10].tolist()}: "
                         f"{values[bad[:3]].tolist()}")
+    refuse_laws(laws)
     return values
 
 

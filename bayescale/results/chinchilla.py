@@ -22,7 +22,7 @@ from bayescale.laws.chinchilla import (
     optimal_allocation,
     prepare_chinchilla,
 )
-from bayescale.results.intervals import check_prob, interval_columns, positive_scales
+from bayescale.results.intervals import check_kind, check_prob, interval_columns, positive_scales
 from bayescale.results.scaling import ScalingFit
 
 
@@ -154,8 +154,7 @@ class ChinchillaFit(ScalingFit):
             raise DataError(f"the chinchilla law is fitted without groups; got group={group!r}")
         if points is not None and not isinstance(points, Mapping | pd.DataFrame):
             points, compute = None, points
-        if kind not in ("predictive", "mean"):
-            raise DataError(f"kind must be one of ('predictive', 'mean'), got {kind!r}")
+        check_kind(kind)
         if compute is not None:
             if points is not None or params is not None or tokens is not None:
                 raise DataError("give either compute=... or params and tokens, not both")

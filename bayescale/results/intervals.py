@@ -22,6 +22,17 @@ def check_prob(prob: float) -> float:
     return float(prob)
 
 
+def check_kind(kind: str) -> str:
+    if kind not in QUANTITIES:
+        raise DataError(f"kind must be one of {QUANTITIES}, got {kind!r}")
+    return kind
+
+
+def requested_groups(group, groups) -> list:
+    """``group`` as a list: ``None`` means all ``groups``, a string one group, else the names given."""
+    return list(groups) if group is None else [group] if isinstance(group, str) else list(group)
+
+
 def positive_scales(x, name: str = "x") -> np.ndarray:
     values = np.atleast_1d(np.asarray(x, dtype=float))
     if values.ndim != 1 or values.size == 0:

@@ -14,8 +14,15 @@ from bayescale.core.posterior import NEW_GROUP, flat, sample_noise
 from bayescale.core.registry import law_spec
 from bayescale.data.curves import CurveData
 from bayescale.errors import DataError
-from bayescale.laws.discrepancy import check_scale, refuse_laws, widen
-from bayescale.results.intervals import QUANTITIES, check_prob, interval_columns, positive_scales, scalar_stats
+from bayescale.laws.discrepancy import check_scale, widen
+from bayescale.results.intervals import (
+    check_kind,
+    check_prob,
+    interval_columns,
+    positive_scales,
+    requested_groups,
+    scalar_stats,
+)
 
 
 class ScalingFit:
@@ -158,14 +165,10 @@ class ScalingFit:
             ``upper``, ``mean``, ``prob``, ``decades_beyond`` (log10 distance beyond the
             observed range of that group; 0 inside it).
         """
-        prob = check_prob(prob)
-        if kind not in QUANTITIES:
-            raise DataError(f"kind must be one of {QUANTITIES}, got {kind!r}")
-        xs = positive_scales(x)
+        prob, kind, xs = check_prob(prob), check_kind(kind), positive_scales(x)
         if discrepancy is not None:
-            check_scale(discrepancy)
-            refuse_laws([self.config.law])
-        groups = list(self.data.groups) if group is None else [group] if isinstance(group, str) else list(group)
+            check_scale(discrepancy, [self.config.law])
+        groups = requested_groups(group, self.data.groups)
         draw = self.predictive_draws if kind == "predictive" else self.curve_draws
         rows = []
         for g in groups:
@@ -386,8 +389,7 @@ class ScalingFit:
         code = self._group_code(group)
         drift = None
         if discrepancy is not None:
-            check_scale(discrepancy)
-            refuse_laws([self.config.law])
+            check_scale(discrepancy, [self.config.law])
             n = self.posterior.sizes["chain"] * self.posterior.sizes["draw"]
             drift = drift_per_decade(n, discrepancy, self._rng(seed, salt=20_000 + code))
         return law_reach(self.posterior, self.data, self.config.law, code, self._rng(seed, salt=code + 1), value,
@@ -424,11 +426,10 @@ class ScalingFit:
 
         prob = check_prob(prob)
         targets = check_targets(target, law=self.config.law, noise=self.config.noise)
-        groups = list(self.data.groups) if group is None else [group] if isinstance(group, str) else list(group)
+        groups = requested_groups(group, self.data.groups)
         for g in groups:
             self._group_code(g)
         if discrepancy is not None:
-            check_scale(discrepancy)
-            refuse_laws([self.config.law])
+            check_scale(discrepancy, [self.config.law])
         return reach_table(lambda t, g: self.reach_draws(t, g, discrepancy, seed=seed), targets, groups, prob,
                            lambda g: self._group_range(g)[1])

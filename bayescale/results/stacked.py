@@ -237,17 +237,19 @@ class StackedFit:
         Same arguments and columns as :meth:`bayescale.ScalingFit.predict`, plus ``law``
         (``"stacked"`` for the mixture) when ``by_law=True``, which appends one block per law.
         """
-        from bayescale.laws.discrepancy import check_scale, refuse_laws, widen
-        from bayescale.results.intervals import QUANTITIES, check_prob, interval_columns, positive_scales
+        from bayescale.laws.discrepancy import check_scale, widen
+        from bayescale.results.intervals import (
+            check_kind,
+            check_prob,
+            interval_columns,
+            positive_scales,
+            requested_groups,
+        )
 
-        prob = check_prob(prob)
-        if kind not in QUANTITIES:
-            raise DataError(f"kind must be one of {QUANTITIES}, got {kind!r}")
-        xs = positive_scales(x)
+        prob, kind, xs = check_prob(prob), check_kind(kind), positive_scales(x)
         if discrepancy is not None:
-            check_scale(discrepancy)
-            refuse_laws(self.fits)
-        groups = list(self.data.groups) if group is None else [group] if isinstance(group, str) else list(group)
+            check_scale(discrepancy, self.fits)
+        groups = requested_groups(group, self.data.groups)
         rows = []
         for g in groups:
             if g != NEW_GROUP and g not in self.data.groups:
@@ -301,10 +303,9 @@ class StackedFit:
         """Stacked reach draws: each law's :meth:`~bayescale.ScalingFit.reach_draws`, mixed by weight
         (as :meth:`predict` mixes curves)."""
         if discrepancy is not None:
-            from bayescale.laws.discrepancy import check_scale, refuse_laws
+            from bayescale.laws.discrepancy import check_scale
 
-            check_scale(discrepancy)
-            refuse_laws(self.fits)
+            check_scale(discrepancy, self.fits)
         per_law = {k: f.reach_draws(target, group, discrepancy, seed=seed)[:, None] for k, f in self.fits.items()}
         return self._mixture(per_law, seed)[:, 0]
 
@@ -312,13 +313,13 @@ class StackedFit:
               seed: int | None = None) -> pd.DataFrame:
         """The scale at which the stacked mean curve reaches ``target``; arguments and columns as
         :meth:`bayescale.ScalingFit.reach`, with the draws of :meth:`reach_draws`."""
-        from bayescale.results.intervals import check_prob
+        from bayescale.results.intervals import check_prob, requested_groups
         from bayescale.results.reach import check_targets, reach_table
 
         prob = check_prob(prob)
         for f in self.fits.values():
             targets = check_targets(target, law=f.config.law, noise=f.config.noise)
-        groups = list(self.data.groups) if group is None else [group] if isinstance(group, str) else list(group)
+        groups = requested_groups(group, self.data.groups)
         for g in groups:
             self.best._group_code(g)
         return reach_table(lambda t, g: self.reach_draws(t, g, discrepancy, seed=seed), targets, groups, prob,
