@@ -86,11 +86,13 @@ def main(argv: list[str] | None = None) -> int:
 def console() -> int:
     """The ``bayescale`` script: :func:`main` in a process that ends right after it.
 
-    Lets the garbage collector skip the sampling stack's objects (:mod:`bayescale.core.heap`).
+    Lets the garbage collector skip the sampling stack's objects (:mod:`bayescale.core.heap`)
+    and imports only the parts of the stack a command uses (:mod:`bayescale.core.deferred`).
     """
-    from bayescale.core import heap
+    from bayescale.core import deferred, heap
 
     heap.own_process()
+    deferred.defer_heavy_packages()
     try:
         return main()
     finally:  # also when argparse exits (--help, a usage error)

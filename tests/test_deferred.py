@@ -1,0 +1,72 @@
+"""Packages the ``bayescale`` script defers until it uses them (bayescale.core.deferred)."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+
+@pytest.fixture
+def package(tmp_path):
+    """A package whose ``__init__`` leaves a trace, with one submodule and one module to serve from."""
+    root = tmp_path / "fake_pkg"
+    root.mkdir()
+    (root / "__init__.py").write_text("import builtins\nbuiltins.INIT_RAN = True\nNAME = 'from init'\n")
+    (root / "sub.py").write_text("VALUE = 3\n")
+    (tmp_path / "fake_server.py").write_text("served_name = 'from server'\n")
+    (tmp_path / "broken_pkg").mkdir()
+    (tmp_path / "broken_pkg" / "__init__.py").write_text("raise RuntimeError('broken init')\n")
+    return tmp_path
+
+
+def run(code: str, path) -> list[str]:
+    script = f"import sys; sys.path.insert(0, {str(path)!r})\n" + textwrap.dedent(code)
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+
+
+def test_submodules_import_without_init_and_the_first_name_asked_runs_it(package):
+    out = run("""
+        import builtins
+        from bayescale.core.deferred import defer
+        print(defer("fake_pkg", {"served_name": "fake_server"}))
+        import fake_pkg.sub
+        print(fake_pkg.sub.VALUE, hasattr(builtins, "INIT_RAN"), fake_pkg.served_name.replace(" ", "_"))
+        print(hasattr(builtins, "INIT_RAN"), fake_pkg.NAME.replace(" ", "_"), hasattr(builtins, "INIT_RAN"))
+        print(type(fake_pkg).__name__, defer("fake_pkg", {}))
+    """, package)
+    assert out == ["True", "3", "False", "from_server", "False", "from_init", "True", "module", "False"]
+
+
+def test_a_failing_init_fails_as_an_import_would_and_leaves_no_half_module(package):
+    out = run("""
+        import sys
+        from bayescale.core.deferred import defer
+        defer("broken_pkg", {})
+        try:
+            sys.modules["broken_pkg"].anything
+        except RuntimeError as exc:
+            print(exc.args[0].replace(" ", "_"))
+        print("broken_pkg" in sys.modules, defer("no_such_package_here", {}))
+    """, package)
+    assert out == ["broken_init", "False", "False"]
+
+
+def test_the_console_script_defers_pymc_extras_and_arviz_and_both_still_work(package):
+    out = run("""
+        import sys, contextlib, io
+        sys.argv = ["bayescale", "--help"]
+        from bayescale.cli import console
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                console()
+        except SystemExit:
+            pass
+        import arviz, pymc_extras
+        print(type(arviz).__name__, type(pymc_extras).__name__)
+        from pymc_extras.prior import Prior
+        print(Prior("Normal").distribution, "arviz_plots" in sys.modules, arviz.from_dict.__module__)
+        print(callable(arviz.plot_forest), "arviz_plots" in sys.modules, callable(pymc_extras.fit_pathfinder))
+    """, package)
+    assert out == ["Deferred_arviz", "Deferred_pymc_extras", "Normal", "False", "arviz_base.io_dict",
+                   "True", "True", "True"]
