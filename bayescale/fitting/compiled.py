@@ -102,10 +102,17 @@ def structure_key(model: Any, config: Any) -> str:
 
 
 def _compile_log_likelihood(model):
-    """``log p(y_obs_i | draw)`` for a batch of draws: (free values..., data...) -> (draws, obs)."""
+    """``log p(y_obs_i | draw)`` for a batch of draws: (free values..., data...) -> (draws, obs).
+
+    It runs once per fit, over all draws at once, so numpy's ufuncs (PyTensor's Python
+    linker) serve: 0.002-0.13 s for 4000 draws of the shipped laws, against numba's 1.4 s
+    compile on an empty cache. Fusion would merge the ufuncs into one scalar loop run in
+    Python, and constant folding compiles C code, so both are left out.
+    """
     import pytensor
     import pytensor.tensor as pt
     from pymc.model.transform.conditioning import remove_value_transforms
+    from pytensor.compile.mode import Mode
     from pytensor.graph.replace import graph_replace, vectorize_graph
 
     umodel = remove_value_transforms(model)  # posterior draws are on the constrained scale
@@ -116,7 +123,8 @@ def _compile_log_likelihood(model):
     data = list(umodel.data_vars)
     inputs = [var.type(name=var.name) for var in data]
     logp = graph_replace(logp, dict(zip(data, inputs, strict=True)), strict=False)
-    function = pytensor.function(batched + inputs, logp, on_unused_input="ignore")
+    mode = Mode(linker="py", optimizer="fast_run").excluding("fusion", "constant_folding")
+    function = pytensor.function(batched + inputs, logp, on_unused_input="ignore", mode=mode)
     return function, [v.name for v in values], [var.name for var in data]
 
 
