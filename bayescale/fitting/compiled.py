@@ -13,7 +13,7 @@ concentrations included), every random variable's name, distribution and dims, t
 every dimension but the observations, and the data containers' names, ranks and dtypes. The
 number of observations is not part of it: one program serves curves of any length. The
 pointwise log-likelihood (for LOO, stacking and the influence flags) is a second program of
-the same entry, vectorised over all draws at once, compiled on its first use.
+the same entry, vectorised over all draws at once and built on its first use.
 
 Hits and misses are counted (:func:`cache_info`). Across processes the compiled code comes
 from PyTensor's own on-disk numba cache (``base_compiledir``), which numba writes
@@ -199,6 +199,7 @@ def sample_compiled(
 
     from bayescale.core import heap
     from bayescale.fitting.quiet import quiet_pymc
+    from bayescale.fitting.trace import trace_datasets
 
     heap.settle()
     model = build()
@@ -220,16 +221,15 @@ def sample_compiled(
         # nutpie draws initial points from the template's own pm.Data: give it this fit's values
         for var in entry.template.data_vars:
             var.set_value(values[var.name])
-        idata = nutpie.sample(
+        raw = nutpie.sample(
             entry.compiled.with_data(**{k: v for k, v in values.items() if k in known}),
             draws=config.draws, tune=max(config.tune, 1), chains=config.chains, cores=cores,
             seed=first_chain_seed(config.seed, config.chains), progress_bar=False,
             target_accept=config.target_accept, low_rank_modified_mass_matrix=True, save_warmup=False,
+            return_raw_trace=True,
         )
-        posterior = idata["posterior"].to_dataset()
-        posterior = posterior.assign_coords(
-            {d: list(model.coords[d]) for d in posterior.dims if d in model.coords and model.coords[d] is not None}
-        )
+        posterior, stats = trace_datasets(*raw.get_arrow_trace(), model.coords,
+                                          entry.compiled.reparameterized_names)
         groups = {}
         if log_likelihood:
             dims = ("chain", "draw", *(model.named_vars_to_dims.get(OBSERVED) or ("obs",)))
@@ -237,6 +237,4 @@ def sample_compiled(
             coords = {d: posterior[d] for d in dims[:2]} | {
                 d: list(model.coords[d]) for d in dims[2:] if model.coords.get(d) is not None}
             groups["log_likelihood"] = xr.Dataset({OBSERVED: (dims, points)}, coords=coords)
-    stats = idata["sample_stats"].to_dataset()
-    stats = stats[[name for name, var in stats.data_vars.items() if var.dtype != object]]
     return xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats, **groups})
