@@ -8,7 +8,7 @@ import pytest
 
 import bayescale as bs
 from bayescale.errors import LawError, SamplingWarning
-from bayescale.fitting.stacking import candidate_laws
+from bayescale.fitting.stacking import auto_laws, candidate_laws
 from bayescale.laws.formulas import smoothly_broken_power_law
 from bayescale.results.loo import log_jacobian
 from bayescale.results.stacked import StackedFit
@@ -82,7 +82,7 @@ def test_log_likelihoods_are_put_on_the_density_of_y(stacked):
 
 def test_candidates_for_auto_and_lists():
     loss = pd.DataFrame({"x": [1.0, 10, 100], "y": [3.0, 2.0, 1.5]})
-    acc = pd.DataFrame({"x": [1.0, 10, 100], "y": [0.1, 0.2, 0.7]})
+    acc = pd.DataFrame({"x": np.logspace(8, 11, 6), "y": [0.1, 0.15, 0.2, 0.4, 0.7, 0.8]})
     assert candidate_laws(loss, "auto", x="x", y="y") == ["power", "broken"]
     assert candidate_laws(acc, "auto", x="x", y="y") == ["sigmoid"]
     assert candidate_laws(loss, "auto", x="x", y="y", trials="n") == ["sigmoid"]
@@ -94,6 +94,27 @@ def test_candidates_for_auto_and_lists():
         candidate_laws(loss, ["power", "sigmoid"], x="x", y="y", trials="n")
     with pytest.raises(LawError, match="non-empty list"):
         candidate_laws(loss, [], x="x", y="y")
+
+
+def test_auto_reads_a_fraction_as_an_accuracy_only_when_it_clearly_rises():
+    # an OPT BIG-bench error rate over 6 checkpoints: up by chance at the end, not an accuracy
+    noisy = pd.DataFrame({"x": np.linspace(8e9, 4.8e10, 6), "y": [0.451, 0.439, 0.447, 0.43, 0.455, 0.462]})
+    laws, why = auto_laws(noisy, x="x", y="y")
+    assert laws == ["power", "broken"]
+    assert why == ("'y' is a fraction in [0, 1] that does not clearly rise with scale (Spearman rho 0.49 with 'x', "
+                   "one-sided p 0.164 >= 0.05): read as an error falling with scale, the power and broken power laws")
+    rising = noisy.assign(y=[0.40, 0.43, 0.42, 0.47, 0.52, 0.55])
+    assert auto_laws(rising, x="x", y="y")[0] == ["sigmoid"]
+    assert auto_laws(noisy, x="x", y="y", trials=100)[0] == ["sigmoid"]
+    assert auto_laws(noisy.assign(y=noisy["y"] * 10), x="x", y="y")[1].startswith("'y' is not a fraction in [0, 1]")
+
+
+def test_auto_says_how_it_chose_in_an_info_flag(stacked):
+    flags = StackedFit(stacked.fits, choice="'y' is not a fraction in [0, 1]").flags()
+    row = flags[flags["code"] == "auto_laws"]
+    assert row["severity"].tolist() == ["info"]
+    assert row["message"].tolist() == ["law='auto' chose its candidates: 'y' is not a fraction in [0, 1]"]
+    assert "auto_laws" not in stacked.flags()["code"].tolist()
 
 
 def test_auto_leaves_out_laws_the_data_cannot_support():

@@ -17,25 +17,42 @@ from bayescale.results.stacked import StackedFit
 
 STACKABLE = ("power", "broken", "sigmoid")
 WEIGHTS = ("lfo", "loo")
+RISE_LEVEL = 0.05  # law="auto" reads a fraction as an accuracy only if it rises at this one-sided level
+WORDS = ("the power and broken power laws", "the sigmoid law")
+
+
+def auto_laws(df: pd.DataFrame, *, x: str, y: str, trials=None) -> tuple[list[str], str]:
+    """The candidates of ``law="auto"`` and the reason for them, in one sentence.
+
+    Eval-set sizes, or a fraction in [0, 1] that *clearly* rises with scale (Spearman's rho
+    above 0 at the one-sided level :data:`RISE_LEVEL`), make it an accuracy: the sigmoid law.
+    Anything else is read as a loss or an error that falls with scale: the power and broken
+    power laws. The test matters on short noisy curves, where an error rate may rise by chance
+    between a few points and a sigmoid fitted to that rise extrapolates it.
+    """
+    if trials is not None:
+        return ["sigmoid"], f"eval-set sizes (trials=) make it correct counts: {WORDS[1]}"
+    falls = ["power", "broken"]
+    if y not in df.columns or x not in df.columns:
+        return falls, WORDS[0]
+    xs = pd.to_numeric(df[x], errors="coerce")
+    ys = pd.to_numeric(df[y], errors="coerce")
+    if not ys.between(0, 1).all():
+        return falls, f"{y!r} is not a fraction in [0, 1]: read as a loss falling with scale, {WORDS[0]}"
+    from scipy.stats import spearmanr
+
+    rho, p = spearmanr(xs, ys, alternative="greater", nan_policy="omit")
+    test = f"Spearman rho {rho:.2f} with {x!r}, one-sided p {p:.3g}"
+    if p < RISE_LEVEL:
+        return ["sigmoid"], f"{y!r} is a fraction in [0, 1] rising with scale ({test}): an accuracy, {WORDS[1]}"
+    return falls, (f"{y!r} is a fraction in [0, 1] that does not clearly rise with scale ({test} >= {RISE_LEVEL}): "
+                   f"read as an error falling with scale, {WORDS[0]}")
 
 
 def candidate_laws(df: pd.DataFrame, law, *, x: str, y: str, trials=None) -> list[str]:
-    """Resolve ``law`` (a list of names or ``"auto"``) into the candidate laws.
-
-    ``"auto"`` picks by the metric: the sigmoid when eval-set sizes are given or the metric
-    is a fraction that rises with scale (an accuracy), otherwise the power and broken
-    power laws (a loss or error that falls with scale).
-    """
+    """Resolve ``law`` (a list of names or ``"auto"``) into the candidate laws (``"auto"``: :func:`auto_laws`)."""
     if isinstance(law, str) and law == "auto":
-        if trials is not None:
-            return ["sigmoid"]
-        if y in df.columns and x in df.columns:
-            xs = pd.to_numeric(df[x], errors="coerce")
-            ys = pd.to_numeric(df[y], errors="coerce")
-            rising = xs.corr(ys, method="spearman") > 0
-            if ys.between(0, 1).all() and rising:
-                return ["sigmoid"]
-        return ["power", "broken"]
+        return auto_laws(df, x=x, y=y, trials=trials)[0]
     if isinstance(law, str) or not isinstance(law, Sequence) or len(law) == 0:
         raise LawError(f"law must be a law name, a non-empty list of names or 'auto', got {law!r}")
     laws = [str(name) for name in law]
@@ -96,4 +113,5 @@ def fit_stacked(df: pd.DataFrame, *, law, x: str, y: str, trials=None, breaks=No
         from bayescale.fitting.lfo import lfo_weights
 
         lfo = lfo_weights(df, fits, x=x, y=y, seed=seed, options={name: used[name] for name in fits})
-    return StackedFit(fits, dropped=dropped, lfo=lfo)
+    choice = auto_laws(df, x=x, y=y, trials=trials)[1] if isinstance(law, str) and law == "auto" else None
+    return StackedFit(fits, dropped=dropped, lfo=lfo, choice=choice)

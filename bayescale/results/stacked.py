@@ -101,13 +101,16 @@ class StackedFit:
         when the fit was made with ``weights="lfo"``.
     dropped : dict of str -> str
         Candidates of ``law="auto"`` left out, with the reason (too few points for them).
+    choice : str or None
+        How ``law="auto"`` chose its candidates (an ``auto_laws`` info flag); None for a list of laws.
     """
 
-    def __init__(self, fits: dict, dropped: dict | None = None, lfo=None):
+    def __init__(self, fits: dict, dropped: dict | None = None, lfo=None, choice: str | None = None):
         if not fits:
             raise LawError("a stacked fit needs at least one law")
         self.fits = dict(fits)
         self.dropped = dict(dropped or {})
+        self.choice = choice
         first = next(iter(self.fits.values()))
         self.seed = int(first.config.seed)
         for name, f in self.fits.items():
@@ -284,6 +287,9 @@ class StackedFit:
 
         table = stacked_flags(self, at=at)
         notes = lfo_flags(self.lfo.notes) if self.lfo is not None else []
+        if self.choice is not None:
+            notes.append({"code": "auto_laws", "severity": "info", "group": None, "x": None,
+                          "message": f"law='auto' chose its candidates: {self.choice}", "value": None})
         return pd.concat([table, pd.DataFrame(notes, columns=COLUMNS)], ignore_index=True) if notes else table
 
     def plot(self, *, at=None, prob: float = 0.9, groups: Sequence[str] | None = None, ax=None, discrepancy=None):
