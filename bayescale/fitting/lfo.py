@@ -17,7 +17,10 @@ exact-refit LFO (Bürkner, Gabry & Vehtari 2020) with forward chaining over the 
 The fallback rule for curves that cannot support the comparison: an origin needs at least
 :data:`MIN_LATER` later rows; a law whose refit fails at some origin (too few points before
 it, or the sampler fails) is left out of the weighting; with no usable origin, or no law
-left, the simplest fitted law (:data:`SIMPLEST_FIRST`) takes all the weight. Each case is
+left, the simplest fitted law (:data:`SIMPLEST_FIRST`) takes all the weight. So does it when
+the best law by ``elpd_lfo`` beats the simplest by no more than one standard error of their
+pointwise difference (:func:`unclear_advantage`, the one-standard-error rule of model selection
+by cross-validation): on short noisy curves a break is then not bought with noise. Each case is
 recorded as an ``lfo_fallback`` flag with its reason. Laws with their own likelihood (the
 sigmoid) have no held-out density here: their stack keeps the PSIS-LOO weights, flagged too.
 Refits are seeded from the fit's seed, so the weights are reproducible.
@@ -37,6 +40,7 @@ MIN_LATER = 2
 REFIT = {"draws": 250, "tune": 300, "chains": 2}
 SIMPLEST_FIRST = ("power", "sigmoid", "broken")
 SCORED_LAWS = ("power", "broken")
+ONE_SE = 1.0  # a law more complex than the simplest must beat it by this many standard errors of elpd_lfo
 
 
 def simplest(laws) -> str:
@@ -184,7 +188,31 @@ def lfo_weights(df: pd.DataFrame, fits: dict, *, x: str, y: str, seed: int, opti
                           "n_origins": len(usable), "weight_lfo": w}, index=pd.Index(kept, name="law"))
     weights = pd.Series(0.0, index=laws)
     weights[kept] = w
+    unclear = unclear_advantage(wide)
+    if unclear:
+        notes.append(unclear)
+        weights = _all_on(laws, simplest(kept))
     return LFOResult(table, pointwise.reset_index(drop=True), weights, notes)
+
+
+def unclear_advantage(wide: pd.DataFrame) -> str | None:
+    """Why the simplest law should take all the weight, or None: the one-standard-error rule.
+
+    ``wide`` holds each law's log predictive density (columns) of each scored point (rows). When
+    the law with the highest ``elpd_lfo`` is not the simplest and beats it by no more than
+    :data:`ONE_SE` standard errors of their pointwise difference, the later points do not tell
+    the laws apart: a few noisy points must not buy a bend that the extrapolation then follows.
+    """
+    simple = simplest(wide.columns)
+    diff = wide.sub(wide[simple], axis=0)
+    best = diff.sum().idxmax()
+    if best == simple or len(diff) < 2:
+        return None
+    gain, se = float(diff[best].sum()), float(np.sqrt(len(diff)) * diff[best].std(ddof=1))
+    if gain > ONE_SE * se:
+        return None
+    return (f"law {best!r} predicted the later points better than {simple!r} by {gain:.2f} in elpd_lfo, within "
+            f"{ONE_SE:g} standard error ({se:.2f}) of no difference; all weight on the simpler law {simple!r}")
 
 
 def _all_on(laws, name: str) -> pd.Series:
