@@ -1,9 +1,9 @@
 """Packages the ``bayescale`` script imports only when it uses what their ``__init__`` adds.
 
-A fit needs ``pymc_extras.prior`` and ArviZ's conversion from nutpie's draws, yet importing
-``pymc_extras.prior`` first runs ``pymc_extras/__init__`` (pathfinder, marginalisation,
-statespace), and ``nutpie.sample`` imports the ``arviz`` meta-package, which brings in
-arviz-plots and matplotlib: together about 0.8 s of a 4 s ``bayescale fit`` process. So the
+A fit needs ``pymc_extras.prior`` and nutpie, yet importing ``pymc_extras.prior`` first runs
+``pymc_extras/__init__`` (pathfinder, marginalisation, statespace), and the module
+``nutpie.sample`` imports the ``arviz`` meta-package, which brings in arviz-plots and
+matplotlib: together about 0.8 s of a 4 s ``bayescale fit`` process. So the
 console script (:func:`defer_heavy_packages`) registers both packages without running their
 ``__init__``: submodules import as usual, and the first name asked of the package itself runs
 the real ``__init__`` then, so nothing behaves differently except when it loads. The two names
