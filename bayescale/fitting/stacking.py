@@ -44,7 +44,8 @@ def auto_laws(df: pd.DataFrame, *, x: str, y: str, trials=None) -> tuple[list[st
     rho, p = spearmanr(xs, ys, alternative="greater", nan_policy="omit")
     test = f"Spearman rho {rho:.2f} with {x!r}, one-sided p {p:.3g}"
     if p < RISE_LEVEL:
-        return ["sigmoid"], f"{y!r} is a fraction in [0, 1] rising with scale ({test}): an accuracy, {WORDS[1]}"
+        return ["sigmoid"], (f"{y!r} is a fraction in [0, 1] rising with scale ({test}): an accuracy, {WORDS[1]} "
+                             "(if it is an error rate, name the laws: law=['power', 'broken'])")
     return falls, (f"{y!r} is a fraction in [0, 1] that does not clearly rise with scale ({test} >= {RISE_LEVEL}): "
                    f"read as an error falling with scale, {WORDS[0]}")
 
