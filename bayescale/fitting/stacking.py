@@ -84,7 +84,10 @@ def fit_stacked(df: pd.DataFrame, *, law, x: str, y: str, trials=None, breaks=No
 
     if weights not in WEIGHTS:
         raise LawError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
-    laws = candidate_laws(df, law, x=x, y=y, trials=trials)
+    if isinstance(law, str) and law == "auto":
+        laws, choice = auto_laws(df, x=x, y=y, trials=trials)
+    else:
+        laws, choice = candidate_laws(df, law, x=x, y=y, trials=trials), None
     seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else int(seed)
     priors = options.pop("priors", None)
     per_law = bool(priors) and set(priors) <= set(laws)  # {"power": {...}, "broken": {...}}
@@ -114,5 +117,4 @@ def fit_stacked(df: pd.DataFrame, *, law, x: str, y: str, trials=None, breaks=No
         from bayescale.fitting.lfo import lfo_weights
 
         lfo = lfo_weights(df, fits, x=x, y=y, seed=seed, options={name: used[name] for name in fits})
-    choice = auto_laws(df, x=x, y=y, trials=trials)[1] if isinstance(law, str) and law == "auto" else None
     return StackedFit(fits, dropped=dropped, lfo=lfo, choice=choice)

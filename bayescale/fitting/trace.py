@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
+import pyarrow  # nutpie's dependency: its raw trace is Arrow
 import xarray as xr
 
 # columns nutpie leaves out of its conversion unless asked to store them (bayescale never asks)
@@ -27,8 +28,6 @@ def _column(batch, name: str, chain: int, n_chains: int, length: int, into: dict
 
     Columns of objects (not numbers or booleans) are left out, as a fit does not keep them.
     """
-    import pyarrow
-
     col = batch.column(name)
     meta = col.field.metadata or {}
     shape = [int(s) for s in meta[b"shape"].decode().split(",")] if meta.get(b"shape") else []
