@@ -231,7 +231,11 @@ class LocalExecutor:
                 try:
                     result = future.result()
                 except BrokenProcessPool as exc:
-                    self.close()
+                    # the pool's own thread is ending the other workers and joining them; reading their
+                    # exit codes while it does races its reads of the same pipes (the loser reads EOF and
+                    # multiprocessing records exit code 255), so wait for it before naming the cause
+                    pool, self._pool = self._pool, None
+                    pool.shutdown(wait=True, cancel_futures=True)
                     raise WorkerDied(
                         f"{worker_death(self._processes)}; tasks not finished: {len(pending) + 1}; "
                         "finished results are kept in the output folder (if one was given): rerun with resume "
