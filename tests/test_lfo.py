@@ -51,6 +51,18 @@ def test_lfo_weights_favour_the_broken_law_when_the_curve_bends(stacked_broken):
         assert scored["origin"].tolist() == [0.6, 0.6, 0.7, 0.7, 0.8, 0.8, 0.8, 0.8]
 
 
+def test_origins_with_no_point_before_the_next_are_not_refitted():
+    # 10 points up to 1e8, then 4 from 10^9.6: origins 0.6 and 0.7 (10^8.4, 10^8.8) have no point
+    # before the next origin, so every later point is scored from 0.8 (10^9.2)
+    rng = np.random.default_rng(3)
+    x = np.concatenate([np.logspace(6, 8, 10), np.logspace(9.6, 10, 4)])
+    df = pd.DataFrame({"x": x, "y": (0.5 + 300 * x**-0.3) * np.exp(0.02 * rng.standard_normal(14))})
+    st = bs.fit(df, law=["power", "broken"], x="x", y="y", seed=4, **SAMPLING)
+    assert set(st.lfo.pointwise["origin"]) == {0.8}
+    assert sorted(set(st.lfo.pointwise["row"])) == [10, 11, 12, 13]
+    assert (st.lfo.table["n_origins"] == 1).all() and (st.lfo.table["n_points"] == 4).all()
+
+
 @pytest.mark.slow
 def test_lfo_weights_are_reproducible_with_the_seed(stacked_broken):
     again = bs.fit(broken_curve(), law="auto", x="x", y="y", seed=1, **SAMPLING)

@@ -191,8 +191,9 @@ def lfo_weights(df: pd.DataFrame, fits: dict, *, x: str, y: str, seed: int, opti
         return LFOResult(empty, pointwise, _all_on(laws, fallback), notes)
     wide = pointwise.pivot_table(index=["origin", "row"], columns="law", values="lpd")[kept]
     w = stacking_weights(wide.to_numpy())
-    table = pd.DataFrame({"elpd_lfo": wide.sum().to_numpy(), "n_points": len(wide),
-                          "n_origins": len(usable), "weight_lfo": w}, index=pd.Index(kept, name="law"))
+    n_origins = wide.index.get_level_values("origin").nunique()
+    table = pd.DataFrame({"elpd_lfo": wide.sum().to_numpy(), "n_points": len(wide), "n_origins": n_origins,
+                          "weight_lfo": w}, index=pd.Index(kept, name="law"))
     weights = pd.Series(0.0, index=laws)
     weights[kept] = w
     return LFOResult(table, pointwise.reset_index(drop=True), weights, notes)
