@@ -23,6 +23,9 @@ Datasets and splits (main split first; OLMo and datablations also a rolling orig
   flatten and, under heavy repetition, turn back up): loss vs tokens seen, curve = (data, num_params,
   epochs, tokens_per_epoch), 60% (and a rolling origin at 40% and 80%).
 
+With ``--law auto`` the two error rates (``opt``, ``obsscaling``) are declared ``measure="error"``, as a
+user who knows the metric would, so that a curve whose error rises by chance is not read as an accuracy.
+
 Writes ``points.csv``, ``summary.csv``, ``table.csv``, ``per_curve.csv``, ``by_distance.csv``,
 ``failures.csv``, ``calibration.png`` and ``error_vs_distance.png`` to ``--out``.
 """
@@ -52,7 +55,8 @@ def opt() -> dict:
 
     df = datasets.load("opt_bigbench")
     df["error"] = 1 - df["accuracy"] / 100
-    return {"df": df, "x": "tokens", "y": "error", "group": ["subtask", "model"], "split": [0.6]}
+    # an error rate, some of whose curves rise: law="auto" is told so (measure), not left to guess
+    return {"df": df, "x": "tokens", "y": "error", "group": ["subtask", "model"], "split": [0.6], "measure": "error"}
 
 
 def datablations() -> dict:
@@ -78,7 +82,7 @@ def obsscaling() -> dict:
     keep = counts[(counts["n_train"] >= 3) & (counts["n_test"] >= 1)].index
     df = df.set_index(["Model Family", "benchmark"]).loc[keep].reset_index()
     return {"df": df, "x": "FLOPs (1E21)", "y": "error", "group": ["Model Family", "benchmark"],
-            "split": ["column:train"]}
+            "split": ["column:train"], "measure": "error"}
 
 
 def chinchilla() -> dict:
@@ -151,8 +155,10 @@ def main(argv=None) -> int:
     for name in args.datasets:
         spec = DATASETS[name]()
         data[name] = quick(spec, args.curves) if args.quick else spec
-    # one pool for every dataset: each worker compiles the model once
     law = args.law[0] if len(args.law) == 1 else args.law
+    if law != "auto":  # measure= only chooses the candidates of law="auto"
+        data = {name: {k: v for k, v in item.items() if k != "measure"} for name, item in data.items()}
+    # one pool for every dataset: each worker compiles the model once
     result = backtest_datasets(data, law=law, draws=args.draws, tune=args.tune, chains=2,
                                discrepancy=not args.no_discrepancy, workers=args.workers, seed=2026,
                                out=args.store, resume=args.resume)

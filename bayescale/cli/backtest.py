@@ -15,7 +15,9 @@ def add_parser(subparsers):
     parser.add_argument("--x", required=True, help="column of the scale")
     parser.add_argument("--y", required=True, help="column of the metric (> 0)")
     parser.add_argument("--group", nargs="+", help="column(s) identifying a curve")
-    parser.add_argument("--law", default="power", help="law to fit (default: power)")
+    parser.add_argument("--law", default="power", help="law to fit (default: power), or auto (stacked laws)")
+    parser.add_argument("--measure", choices=["loss", "error", "accuracy"],
+                        help="--law auto: what y measures (default: read from each training curve)")
     parser.add_argument("--noise", choices=["lognormal", "studentt", "normal"])
     parser.add_argument("--split", action="append", metavar="SPEC",
                         help="frac:F (fit the first F of each curve's log-x range), x:X (fit x < X), last:K (all "
@@ -79,10 +81,11 @@ def run(args: argparse.Namespace) -> int:
     split = [item for spec in args.split for item in _expand(spec)] if args.split else 0.6
     group = args.group[0] if args.group and len(args.group) == 1 else args.group
     result = backtest(
-        df, law=args.law, x=args.x, y=args.y, group=group, split=split, train_column=args.train_column,
-        name=Path(args.csv).stem, noise=args.noise, draws=args.draws, tune=args.tune, chains=args.chains,
-        seed=args.seed, sampler=args.sampler, baselines=not args.no_baselines, n_boot=args.n_boot,
-        discrepancy=args.discrepancy, workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+        df, law=args.law, x=args.x, y=args.y, group=group, measure=args.measure, split=split,
+        train_column=args.train_column, name=Path(args.csv).stem, noise=args.noise, draws=args.draws,
+        tune=args.tune, chains=args.chains, seed=args.seed, sampler=args.sampler,
+        baselines=not args.no_baselines, n_boot=args.n_boot, discrepancy=args.discrepancy,
+        workers=args.workers, executor=args.executor, scheduler=args.scheduler,
         progress=not args.quiet, out=args.out, resume=args.resume,
     )
     plain = True if args.plain else None

@@ -27,6 +27,9 @@ def add_parser(subparsers):
     parser.add_argument("--weights", default="lfo", choices=["lfo", "loo"],
                         help="stacking weights of several laws: leave-future-out (default: refits on each curve's "
                              "smaller scales score its larger ones) or PSIS-LOO")
+    parser.add_argument("--measure", choices=["loss", "error", "accuracy"],
+                        help="--law auto: what y measures (a loss or error falls with scale: power and broken laws; "
+                             "an accuracy rises: sigmoid); default: read from the data")
     parser.add_argument("--x", required=True, nargs="+", metavar="COLUMN",
                         help="column of the scale (params, tokens, compute, ...); two for chinchilla (params tokens)")
     parser.add_argument("--y", required=True, help="column of the metric (loss, error, ...)")
@@ -68,11 +71,13 @@ def run(args) -> int:
     if args.reach:
         from bayescale.fitting.stacking import candidate_laws
 
-        laws = candidate_laws(df, "auto", x=x, y=args.y, trials=trials) if law == "auto" else args.law
+        laws = args.law if law != "auto" else candidate_laws(df, law, x=x, y=args.y, trials=trials,
+                                                             measure=args.measure)
         check_reach(args.reach, laws, args.noise)
     fit = bayescale.fit(
         df, law=law, x=x, y=args.y, group=args.group, noise=args.noise, slopes=args.slopes, floor=args.floor,
-        trials=trials, breaks=args.breaks, weights=args.weights, progress=not args.quiet, **sampling_kwargs(args),
+        trials=trials, breaks=args.breaks, weights=args.weights, measure=args.measure, progress=not args.quiet,
+        **sampling_kwargs(args),
         discrepancy=args.discrepancy is True,
     )
     report(fit, at=args.at, prob=args.prob or 0.9, plot=args.plot, save=args.save, plain=args.plain,

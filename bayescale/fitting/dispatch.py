@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from bayescale.fitting.single import check_discrepancy, fit_law
-from bayescale.fitting.stacking import fit_stacked
+from bayescale.fitting.stacking import check_measure, fit_stacked
 from bayescale.results.scaling import ScalingFit
 
 
@@ -36,6 +36,7 @@ def fit(
     breaks: int | None = None,
     trials: str | int | None = None,
     weights: str = "lfo",
+    measure: str | None = None,
     discrepancy: bool = False,
 ) -> ScalingFit:
     """Fit a scaling law to a tidy data frame.
@@ -99,6 +100,12 @@ def fit(
         Stacked fits only (a list of laws or ``"auto"``): weight the laws by leave-future-out
         stacking (refits on each curve's smaller scales score its larger ones; :mod:`bayescale.fitting.lfo`),
         or by PSIS-LOO stacking. Ignored for a single law.
+    measure : {"loss", "error", "accuracy"}, optional
+        ``law="auto"`` only: what ``y`` measures. A loss or an error rate falls with scale (the
+        power and broken power laws), an accuracy rises (the sigmoid law). By default it is read
+        from the data: eval-set sizes, or a fraction in [0, 1] that clearly rises with ``x``,
+        mean an accuracy; state ``measure="error"`` for an error rate that rises over the
+        observed range, which would otherwise be read as an accuracy.
     discrepancy : bool
         Chinchilla law only: also learn the distance-growing discrepancy by forward chaining
         over compute (refits on the lowest 0.5 to 0.8 of the runs;
@@ -119,7 +126,8 @@ def fit(
         return fit_stacked(df, law=law, x=x, y=y, group=group, noise=noise, slopes=slopes, floor=floor,
                            priors=priors, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
                            target_accept=target_accept, progress=progress, cores=cores, breaks=breaks,
-                           trials=trials, weights=weights)
+                           trials=trials, weights=weights, measure=measure)
+    check_measure(measure, law, trials)
     return fit_law(df, law=law, x=x, y=y, group=group, noise=noise, slopes=slopes, floor=floor, pooling=pooling,
                    priors=priors, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
                    target_accept=target_accept, progress=progress, cores=cores, breaks=breaks, trials=trials,

@@ -19,20 +19,28 @@ STACKABLE = ("power", "broken", "sigmoid")
 WEIGHTS = ("lfo", "loo")
 RISE_LEVEL = 0.05  # law="auto" reads a fraction as an accuracy only if it rises at this one-sided level
 WORDS = ("the power and broken power laws", "the sigmoid law")
+MEASURES = ("loss", "error", "accuracy")  # what y measures, as a user may tell law="auto"
 
 
-def auto_laws(df: pd.DataFrame, *, x: str, y: str, trials=None) -> tuple[list[str], str]:
+def auto_laws(df: pd.DataFrame, *, x: str, y: str, trials=None, measure: str | None = None) -> tuple[list[str], str]:
     """The candidates of ``law="auto"`` and the reason for them, in one sentence.
 
-    Eval-set sizes, or a fraction in [0, 1] that *clearly* rises with scale (Spearman's rho
-    above 0 at the one-sided level :data:`RISE_LEVEL`), make it an accuracy: the sigmoid law.
-    Anything else is read as a loss or an error that falls with scale: the power and broken
-    power laws. The test matters on short noisy curves, where an error rate may rise by chance
-    between a few points and a sigmoid fitted to that rise extrapolates it.
+    A ``measure`` the user states decides: ``"loss"`` or ``"error"`` falls with scale (the
+    power and broken power laws), ``"accuracy"`` rises (the sigmoid law). Without it, eval-set
+    sizes, or a fraction in [0, 1] that *clearly* rises with scale (Spearman's rho above 0 at
+    the one-sided level :data:`RISE_LEVEL`), make it an accuracy. Anything else is read as a
+    loss or an error that falls with scale. The test matters on short noisy curves, where an
+    error rate may rise by chance between a few points and a sigmoid fitted to that rise
+    extrapolates it; an error rate that really rises needs ``measure="error"``.
     """
+    measure = check_measure(measure, "auto", trials)
+    falls = ["power", "broken"]
+    if measure is not None:
+        laws, words = (["sigmoid"], WORDS[1]) if measure == "accuracy" else (falls, WORDS[0])
+        moves = "rises" if measure == "accuracy" else "falls"
+        return laws, f"measure={measure!r} (stated): {y!r} read as {_article(measure)} that {moves} with scale, {words}"
     if trials is not None:
         return ["sigmoid"], f"eval-set sizes (trials=) make it correct counts: {WORDS[1]}"
-    falls = ["power", "broken"]
     if y not in df.columns or x not in df.columns:
         return falls, WORDS[0]
     xs = pd.to_numeric(df[x], errors="coerce")
@@ -45,15 +53,34 @@ def auto_laws(df: pd.DataFrame, *, x: str, y: str, trials=None) -> tuple[list[st
     test = f"Spearman rho {rho:.2f} with {x!r}, one-sided p {p:.3g}"
     if p < RISE_LEVEL:
         return ["sigmoid"], (f"{y!r} is a fraction in [0, 1] rising with scale ({test}): an accuracy, {WORDS[1]} "
-                             "(if it is an error rate, name the laws: law=['power', 'broken'])")
+                             "(if it is an error rate, say so: measure='error')")
     return falls, (f"{y!r} is a fraction in [0, 1] that does not clearly rise with scale ({test} >= {RISE_LEVEL}): "
                    f"read as an error falling with scale, {WORDS[0]}")
 
 
-def candidate_laws(df: pd.DataFrame, law, *, x: str, y: str, trials=None) -> list[str]:
+def _article(measure: str) -> str:
+    return "an " + measure if measure[0] in "aeiou" else "a " + measure
+
+
+def check_measure(measure: str | None, law, trials=None) -> str | None:
+    """Validate ``measure=``: one of :data:`MEASURES`, only with ``law="auto"``, and an accuracy with ``trials``."""
+    if measure is None:
+        return None
+    if measure not in MEASURES:
+        raise LawError(f"measure must be one of {', '.join(map(repr, MEASURES))}, got {measure!r}")
+    if not (isinstance(law, str) and law == "auto"):
+        raise LawError(f"measure= only chooses the candidate laws of law='auto'; law={law!r} names its laws "
+                       "itself: drop measure=")
+    if trials is not None and measure != "accuracy":
+        raise LawError(f"trials= makes y correct counts, an accuracy; measure={measure!r} contradicts it")
+    return measure
+
+
+def candidate_laws(df: pd.DataFrame, law, *, x: str, y: str, trials=None, measure: str | None = None) -> list[str]:
     """Resolve ``law`` (a list of names or ``"auto"``) into the candidate laws (``"auto"``: :func:`auto_laws`)."""
     if isinstance(law, str) and law == "auto":
-        return auto_laws(df, x=x, y=y, trials=trials)[0]
+        return auto_laws(df, x=x, y=y, trials=trials, measure=measure)[0]
+    check_measure(measure, law, trials)
     if isinstance(law, str) or not isinstance(law, Sequence) or len(law) == 0:
         raise LawError(f"law must be a law name, a non-empty list of names or 'auto', got {law!r}")
     laws = [str(name) for name in law]
@@ -68,7 +95,7 @@ def candidate_laws(df: pd.DataFrame, law, *, x: str, y: str, trials=None) -> lis
 
 
 def fit_stacked(df: pd.DataFrame, *, law, x: str, y: str, trials=None, breaks=None, noise=None,
-                seed: int | None = None, weights: str = "lfo", **options) -> StackedFit:
+                seed: int | None = None, weights: str = "lfo", measure: str | None = None, **options) -> StackedFit:
     """Fit each candidate law to ``df`` and combine them by stacking (see :func:`bayescale.fit`).
 
     ``weights="lfo"`` (the default) weights the laws by exact-refit leave-future-out stacking
@@ -85,9 +112,9 @@ def fit_stacked(df: pd.DataFrame, *, law, x: str, y: str, trials=None, breaks=No
     if weights not in WEIGHTS:
         raise LawError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
     if isinstance(law, str) and law == "auto":
-        laws, choice = auto_laws(df, x=x, y=y, trials=trials)
+        laws, choice = auto_laws(df, x=x, y=y, trials=trials, measure=measure)
     else:
-        laws, choice = candidate_laws(df, law, x=x, y=y, trials=trials), None
+        laws, choice = candidate_laws(df, law, x=x, y=y, trials=trials, measure=measure), None
     seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else int(seed)
     priors = options.pop("priors", None)
     per_law = bool(priors) and set(priors) <= set(laws)  # {"power": {...}, "broken": {...}}

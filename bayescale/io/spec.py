@@ -52,7 +52,7 @@ from bayescale.errors import SpecError
 TABLES = {
     "data": {"dataset", "path", "filter", "range"},
     "model": {"law", "x", "y", "group", "noise", "slopes", "floor", "pooling", "priors", "breaks", "trials",
-              "discrepancy"},
+              "discrepancy", "measure"},
     "sampling": {"draws", "tune", "chains", "seed", "sampler", "target_accept"},
     "predict": {"at", "prob", "groups", "discrepancy"},
     "output": {"plot", "save", "report"},
@@ -203,7 +203,8 @@ def check_reach(reach: dict, model: dict, where: str) -> None:
     if "targets" not in reach:
         raise SpecError(f"{where}: [reach] needs 'targets' (a list of values of the metric)")
     law = model.get("law", "power")
-    laws = law if isinstance(law, list) else ["power", "broken"] if law == "auto" else [law]
+    auto = ["sigmoid"] if model.get("measure") == "accuracy" else ["power", "broken"]
+    laws = law if isinstance(law, list) else auto if law == "auto" else [law]
     for name in laws:
         try:
             check_targets(reach["targets"], law=str(name), noise=model.get("noise"), name="reach.targets")

@@ -61,6 +61,7 @@ def backtest(
     x: str,
     y: str,
     group: str | Sequence[str] | None = None,
+    measure: str | None = None,
     split=0.6,
     train_column: str | None = None,
     name: str = "data",
@@ -94,6 +95,9 @@ def backtest(
         for stacking; those skip compiled-model reuse and are much slower).
     x, y : str
         Scale and metric columns (``y > 0``: scored on the log scale).
+    measure : {"loss", "error", "accuracy"}, optional
+        With ``law="auto"``: what ``y`` measures, as in :func:`bayescale.fit` (default: read from
+        each training curve).
     group : str or list of str, optional
         Columns that identify a curve; each curve is fitted on its own.
     split : float, str, mapping or list
@@ -144,7 +148,7 @@ def backtest(
         raise SpecError(f"inner must be in (0, 1), got {inner!r}")
     if train_column is not None:
         split = f"column:{train_column}"
-    data = {name: {"df": df, "x": x, "y": y, "group": group, "split": split}}
+    data = {name: {"df": df, "x": x, "y": y, "group": group, "split": split, "measure": measure}}
     return backtest_datasets(data, spec=spec, seed=seed, workers=workers, executor=executor, scheduler=scheduler,
                              progress=progress, out=out, resume=resume)
 
@@ -200,14 +204,16 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
     Parameters
     ----------
     data : mapping
-        ``name -> {"df": frame, "x": ..., "y": ..., "group": ..., "split": ...}``; the name becomes
-        the ``dataset`` column and the discrepancy is pooled per data set.
+        ``name -> {"df": frame, "x": ..., "y": ..., "group": ..., "split": ..., "measure": ...}``
+        (``measure`` optional, as in :func:`backtest`); the name becomes the ``dataset`` column and
+        the discrepancy is pooled per data set.
     spec : mapping, optional
         Fit settings as built by :func:`backtest`; otherwise ``options`` (the keyword arguments of
         :func:`backtest`: ``law``, ``draws``, ``discrepancy``, ...) are used with its defaults.
     seed, workers, executor, scheduler, progress, out, resume
         As in :func:`backtest`.
     """
+    from bayescale.fitting.stacking import check_measure
     from bayescale.workflows.executors import make_executor
 
     started = time.perf_counter()
@@ -225,8 +231,10 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
     meta: dict = {}
     failures: list = []
     for name, item in data.items():
+        measure = check_measure(item.get("measure"), spec["law"])
         _tasks(name, item["df"], x=item["x"], y=item["y"], group=item.get("group"), split=item.get("split", 0.6),
-               spec=spec, seed=seed, tasks=tasks, meta=meta, failures=failures)
+               spec={**spec, "measure": measure} if measure else spec, seed=seed, tasks=tasks, meta=meta,
+               failures=failures)
 
     store = _open_store(out, data, spec, seed, resume) if out is not None else None
     keys = {task_id: _task_key(meta[task_id]) for task_id, _ in tasks}

@@ -29,8 +29,8 @@ def _bayes_fit(frame: pd.DataFrame, spec: Mapping, seed: int):
         return out["fit"], out["record"]["diagnostics"]
     import bayescale
 
-    fit = bayescale.fit(frame, law=law, x="x", y="y", noise=spec["noise"], priors=spec["priors"],
-                        draws=spec["draws"], tune=spec["tune"], chains=spec["chains"], seed=seed,
+    fit = bayescale.fit(frame, law=law, x="x", y="y", measure=spec.get("measure"), noise=spec["noise"],
+                        priors=spec["priors"], draws=spec["draws"], tune=spec["tune"], chains=spec["chains"], seed=seed,
                         sampler=spec["sampler"], progress=False, cores=1)  # nutpie: compiled once per law
     return fit, fit.diagnostics()
 

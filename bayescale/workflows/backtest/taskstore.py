@@ -24,7 +24,7 @@ def _open_store(out, data: Mapping, spec: Mapping, seed: int, resume: bool):
     described = {}
     for name, item in data.items():
         digest.update(f"{name}:{data_hash(item['df'])};".encode())
-        described[name] = {k: item.get(k) for k in ("x", "y", "group", "split")}
+        described[name] = {k: item.get(k) for k in ("x", "y", "group", "split", "measure")}
     manifest = {"format": FORMAT, "kind": "backtest", "data_hash": digest.hexdigest(), "seed": seed,
                 "version": __version__, "spec": {**{k: v for k, v in spec.items()}, "datasets": described}}
     return CurveStore.open(out, manifest, resume=resume)
