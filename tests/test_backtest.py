@@ -215,6 +215,35 @@ def test_failing_curve_is_recorded_and_skipped(monkeypatch, one_bnsl_start):
     assert "c01" not in scored and "short" not in scored
 
 
+def test_a_stated_measure_reaches_every_fit_of_law_auto(monkeypatch):
+    from types import SimpleNamespace
+
+    seen = []
+
+    class Stub:  # stands in for the stacked fit: what was it asked for?
+        data = SimpleNamespace(groups=["c"])
+
+        def predictive_draws(self, x, group, seed=None):
+            return np.ones((20, len(x)))
+
+        def diagnostics(self):
+            return {}
+
+    def record(frame, **kwargs):
+        seen.append((len(frame), kwargs["law"], kwargs["measure"]))
+        return Stub()
+
+    monkeypatch.setattr(bayescale, "fit", record)
+    df = simulate(2, n_points=10, seed=3)
+    result = bayescale.backtest(df, law="auto", measure="error", x="x", y="y", group="curve", baselines=False,
+                                discrepancy=True, **FAST)
+    assert result.failures.empty
+    # per curve the outer fit (6 of 10 rows) and the in-sample one (5 of those 6: at least MIN_TRAIN)
+    assert sorted(seen) == [(5, "auto", "error")] * 2 + [(6, "auto", "error")] * 2
+    with pytest.raises(bayescale.errors.LawError, match=r"law='power' names its laws itself: drop measure="):
+        bayescale.backtest(df, measure="error", x="x", y="y", group="curve", **FAST)
+
+
 def test_inner_split_keeps_enough_scales_for_evenly_spaced_checkpoints():
     log_spaced = np.logspace(0, 4, 11)
     np.testing.assert_array_equal(bt.inner_mask(log_spaced, 0.6), log_spaced <= 10**2.4 + 1e-9)

@@ -106,9 +106,29 @@ def test_auto_reads_a_fraction_as_an_accuracy_only_when_it_clearly_rises():
     rising = noisy.assign(y=[0.40, 0.43, 0.42, 0.47, 0.52, 0.55])
     assert auto_laws(rising, x="x", y="y") == (["sigmoid"], (
         "'y' is a fraction in [0, 1] rising with scale (Spearman rho 0.94 with 'x', one-sided p 0.0024): an "
-        "accuracy, the sigmoid law (if it is an error rate, name the laws: law=['power', 'broken'])"))
+        "accuracy, the sigmoid law (if it is an error rate, say so: measure='error')"))
     assert auto_laws(noisy, x="x", y="y", trials=100)[0] == ["sigmoid"]
     assert auto_laws(noisy.assign(y=noisy["y"] * 10), x="x", y="y")[1].startswith("'y' is not a fraction in [0, 1]")
+
+
+def test_a_stated_measure_decides_the_candidates_of_auto():
+    rising_error = pd.DataFrame({"x": np.linspace(8e9, 4.8e10, 6), "y": [0.40, 0.43, 0.42, 0.47, 0.52, 0.55]})
+    assert auto_laws(rising_error, x="x", y="y", measure="error") == (["power", "broken"], (
+        "measure='error' (stated): 'y' read as an error that falls with scale, the power and broken power laws"))
+    assert candidate_laws(rising_error, "auto", x="x", y="y", measure="loss") == ["power", "broken"]
+    falling = rising_error.assign(y=rising_error["y"].to_numpy()[::-1])
+    assert auto_laws(falling, x="x", y="y", measure="accuracy") == (["sigmoid"], (
+        "measure='accuracy' (stated): 'y' read as an accuracy that rises with scale, the sigmoid law"))
+    assert auto_laws(falling, x="x", y="y", measure="accuracy", trials=100)[0] == ["sigmoid"]
+    with pytest.raises(LawError, match=r"^measure must be one of 'loss', 'error', 'accuracy', got 'errors'$"):
+        auto_laws(falling, x="x", y="y", measure="errors")
+    with pytest.raises(LawError, match=r"^trials= makes y correct counts, an accuracy; measure='error' contradicts"):
+        candidate_laws(falling, "auto", x="x", y="y", measure="error", trials="n")
+    named = r"^measure= only chooses the candidate laws of law='auto'; law=%s names its laws itself: drop measure=$"
+    with pytest.raises(LawError, match=named % r"\['power', 'broken'\]"):
+        candidate_laws(falling, ["power", "broken"], x="x", y="y", measure="error")
+    with pytest.raises(LawError, match=named % "'power'"):  # refused before any sampling
+        bs.fit(falling, law="power", x="x", y="y", measure="error")
 
 
 def test_auto_says_how_it_chose_in_an_info_flag(stacked):
@@ -153,3 +173,23 @@ def test_stacked_fit_saves_each_law_and_rebuilds(stacked, tmp_path):
         again = StackedFit({name: bs.load(p) for name, p in zip(stacked.fits, paths, strict=True)})
     pd.testing.assert_series_equal(again.weights, stacked.weights)
     pd.testing.assert_frame_equal(again.predict([FAR]), stacked.predict([FAR]))
+
+
+@pytest.mark.parametrize("command", ["fit", "backtest"])
+def test_cli_passes_measure_on(command, tmp_path, monkeypatch, capsys):
+    import bayescale.workflows.backtest as backtest_module
+    from bayescale.cli import main
+
+    asked = {}
+
+    def record(df, **kwargs):
+        asked.update(kwargs)
+        raise LawError("stopped before sampling")
+
+    monkeypatch.setattr(bs, "fit", record)
+    monkeypatch.setattr(backtest_module, "backtest", record)
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"n": np.logspace(6, 9, 8), "error": np.linspace(0.4, 0.5, 8)}).to_csv(path, index=False)
+    code = main([command, str(path), "--x", "n", "--y", "error", "--law", "auto", "--measure", "error", "--quiet"])
+    assert code == 2 and "error: stopped before sampling" in capsys.readouterr().err
+    assert (asked["law"], asked["measure"]) == ("auto", "error")
