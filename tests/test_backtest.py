@@ -12,7 +12,7 @@ from bayescale.laws import discrepancy
 from bayescale.workflows import backtest as bt
 from bayescale.workflows import baselines
 
-FAST = {"draws": 300, "tune": 300, "chains": 2, "workers": 1, "progress": False}
+FAST = {"law": "power", "draws": 300, "tune": 300, "chains": 2, "workers": 1, "progress": False}
 
 
 def simulate(n_curves: int, *, n_points: int = 12, sigma: float = 0.02, seed: int = 0) -> pd.DataFrame:
@@ -215,13 +215,14 @@ def test_failing_curve_is_recorded_and_skipped(monkeypatch, one_bnsl_start):
     assert "c01" not in scored and "short" not in scored
 
 
-def test_a_stated_measure_reaches_every_fit_of_law_auto(monkeypatch):
+def test_law_auto_is_the_default_and_a_stated_measure_reaches_every_fit(monkeypatch):
     from types import SimpleNamespace
 
     seen = []
 
     class Stub:  # stands in for the stacked fit: what was it asked for?
         data = SimpleNamespace(groups=["c"])
+        weights = pd.Series({"power": 0.75, "broken": 0.25})
 
         def predictive_draws(self, x, group, seed=None):
             return np.ones((20, len(x)))
@@ -235,11 +236,13 @@ def test_a_stated_measure_reaches_every_fit_of_law_auto(monkeypatch):
 
     monkeypatch.setattr(bayescale, "fit", record)
     df = simulate(2, n_points=10, seed=3)
-    result = bayescale.backtest(df, law="auto", measure="error", x="x", y="y", group="curve", baselines=False,
-                                discrepancy=True, **FAST)
+    fast = {k: v for k, v in FAST.items() if k != "law"}
+    result = bayescale.backtest(df, measure="error", x="x", y="y", group="curve", baselines=False, discrepancy=True,
+                                **fast)
     assert result.failures.empty
     # per curve the outer fit (6 of 10 rows) and the in-sample one (5 of those 6: at least MIN_TRAIN)
     assert sorted(seen) == [(5, "auto", "error")] * 2 + [(6, "auto", "error")] * 2
+    assert result.fits["laws"].tolist() == ["power 0.75, broken 0.25"] * 2  # what the forecast rests on
     with pytest.raises(bayescale.errors.LawError, match=r"law='power' names its laws itself: drop measure="):
         bayescale.backtest(df, measure="error", x="x", y="y", group="curve", **FAST)
 
@@ -303,8 +306,9 @@ def test_cli_backtest(tmp_path, capsys, one_bnsl_start):
     csv = tmp_path / "curves.csv"
     df.to_csv(csv, index=False)
     code = main(["backtest", str(csv), "--x", "x", "--y", "y", "--group", "curve", "--split", "last:2",
-                 "--workers", "1", "--draws", "200", "--tune", "200", "--n-boot", "20", "--quiet", "--plain",
-                 "--out", str(tmp_path / "out"), "--plot-calibration", str(tmp_path / "cal.png"), "--discrepancy"])
+                 "--law", "power", "--workers", "1", "--draws", "200", "--tune", "200", "--n-boot", "20", "--quiet",
+                 "--plain", "--out", str(tmp_path / "out"), "--plot-calibration", str(tmp_path / "cal.png"),
+                 "--discrepancy"])
     out = capsys.readouterr().out
     assert code == 0
     assert "Backtest (methods as columns)" in out and "ls_bootstrap" in out

@@ -12,7 +12,8 @@ import bayescale
 from bayescale.errors import DataWarning, OutputError
 
 # resumed and uninterrupted tables must match bitwise, which needs no more draws than this
-FAST = {"draws": 100, "tune": 150, "chains": 2, "workers": 1, "progress": False, "n_boot": 50, "seed": 4}
+FAST = {"law": "power", "draws": 100, "tune": 150, "chains": 2, "workers": 1, "progress": False, "n_boot": 50,
+        "seed": 4}
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_bnsl_start")]
 
 
@@ -92,8 +93,8 @@ def test_backtest_killed_with_sigkill_resumes_to_the_uninterrupted_tables(tmp_pa
                    ignore_index=True)
     csv, out = tmp_path / "runs.csv", tmp_path / "out"
     df.to_csv(csv, index=False)
-    flags = ["--x", "x", "--y", "y", "--group", "curve", "--draws", "100", "--tune", "150", "--chains", "2",
-             "--workers", "1", "--no-baselines", "--n-boot", "50", "--seed", "4", "--quiet", "--plain"]
+    flags = ["--x", "x", "--y", "y", "--group", "curve", "--law", "power", "--draws", "100", "--tune", "150",
+             "--chains", "2", "--workers", "1", "--no-baselines", "--n-boot", "50", "--seed", "4", "--quiet", "--plain"]
     proc = subprocess.Popen([sys.executable, "-m", "bayescale.cli", "backtest", str(csv), "--out", str(out), *flags],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300

@@ -76,7 +76,8 @@ CASES = {
     "measure without auto": ({"runs.csv": GOOD}, ["fit", "runs.csv", *FIT, "--measure", "error"],
                              ["error: measure= only chooses the candidate laws of law='auto'; law='power' names its "
                               "laws itself: drop measure="]),
-    "backtest measure without auto": ({"runs.csv": GOOD}, ["backtest", "runs.csv", *FIT, "--measure", "loss"],
+    "backtest measure without auto": ({"runs.csv": GOOD}, ["backtest", "runs.csv", *FIT, "--law", "power",
+                                                           "--measure", "loss"],
                                       ["error: measure= only chooses the candidate laws of law='auto'; law='power' "
                                        "names its laws itself: drop measure="]),
     "at not a number": ({"runs.csv": GOOD}, ["fit", "runs.csv", *FIT, "--at", "1e10", "ten"],

@@ -125,7 +125,7 @@ def test_no_worker_outlives_a_driver_killed_with_sigkill(command, tmp_path):
     csv = tmp_path / "curves.csv"
     _curves_csv(csv)
     columns = ["--by", "task", "--x", "params", "--y", "loss"] if command == "fit-many" else [
-        "--group", "task", "--x", "params", "--y", "loss", "--n-boot", "20"]
+        "--group", "task", "--x", "params", "--y", "loss", "--law", "power", "--n-boot", "20"]
     driver = subprocess.Popen([sys.executable, "-m", "bayescale.cli", command, str(csv), *columns, "--workers", "2",
                                "--draws", "100", "--tune", "100", "--chains", "1", "--quiet",
                                "--out", str(tmp_path / "out")],

@@ -15,7 +15,9 @@ def add_parser(subparsers):
     parser.add_argument("--x", required=True, help="column of the scale")
     parser.add_argument("--y", required=True, help="column of the metric (> 0)")
     parser.add_argument("--group", nargs="+", help="column(s) identifying a curve")
-    parser.add_argument("--law", default="power", help="law to fit (default: power), or auto (stacked laws)")
+    parser.add_argument("--law", default="auto",
+                        help="auto (default: the candidate laws stacked by leave-future-out weights), or one law: "
+                             "power, broken, sigmoid")
     parser.add_argument("--measure", choices=["loss", "error", "accuracy"],
                         help="--law auto: what y measures (default: read from each training curve)")
     parser.add_argument("--noise", choices=["lognormal", "studentt", "normal"])

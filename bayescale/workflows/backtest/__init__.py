@@ -1,13 +1,13 @@
 r"""Backtests: fit the small-scale part of each curve, score forecasts of the large-scale part.
 
 ``backtest(df, x=, y=, group=, split=)`` cuts every curve (the rows sharing the ``group``
-columns) into a training part and a held-out part, fits bayescale's law to the training
-part and, on the same split, four least-squares baselines (:mod:`bayescale.workflows.baselines`):
-the saturating power law by least squares (point only; the power law whatever ``law`` is),
-the same with a 1000-resample residual bootstrap interval, a straight line in log-log
-space with its t prediction interval, and the smoothly broken power law (BNSL, one break)
-by least squares from a grid of starts (``bnsl``, point only; it needs 6 training points).
-Each held-out point is scored for every method.
+columns) into a training part and a held-out part, fits bayescale's law (by default
+``law="auto"``, the stacked candidate laws) to the training part and, on the same split, four
+least-squares baselines (:mod:`bayescale.workflows.baselines`): the saturating power law by
+least squares (point only; the power law whatever ``law`` is), the same with a 1000-resample
+residual bootstrap interval, a straight line in log-log space with its t prediction interval,
+and the smoothly broken power law (BNSL, one break) by least squares from a grid of starts
+(``bnsl``, point only; it needs 6 training points). Each held-out point is scored for every method.
 
 Splits (one or several per curve; several cutoffs are a rolling origin, reported apart)
     ``0.6`` or ``"frac:0.6"``: fit on the first 60% of the curve's log-x range;

@@ -15,8 +15,8 @@ from bayescale.workflows.backtest.scores import METHODS, summarise
 SUPPORT_COLUMNS = ["dataset", "s", "s_low", "s_high", "s_ml", "curves", "errors"]
 
 
-FIT_COLUMNS = ["dataset", "curve", "cutoff", "n_train", "n_test", "status", "seconds", "max_r_hat", "min_ess_bulk",
-               "divergences"]
+FIT_COLUMNS = ["dataset", "curve", "cutoff", "n_train", "n_test", "status", "seconds", "laws", "max_r_hat",
+               "min_ess_bulk", "divergences"]
 
 
 class BacktestResult:

@@ -44,7 +44,15 @@ def _bayes_draws(frame: pd.DataFrame, x_eval: np.ndarray, spec: Mapping, seed: i
         fit, diagnostics = _bayes_fit(frame, spec, seed)
         draws = np.asarray(fit.predictive_draws(x_eval, fit.data.groups[0], seed=seed), dtype=float)
     keep = ("max_r_hat", "min_ess_bulk", "divergences")
-    return draws, {k: diagnostics.get(k) for k in keep}
+    return draws, {**{k: diagnostics.get(k) for k in keep}, "laws": laws_used(fit, spec["law"])}
+
+
+def laws_used(fit, law) -> str:
+    """The laws behind a fit's forecast with their weights, e.g. ``"power 0.83, broken 0.17"``."""
+    weights = getattr(fit, "weights", None)
+    if weights is None:
+        return str(law)
+    return ", ".join(f"{name} {float(w):.2f}" for name, w in weights.items())
 
 
 def run_task(task: Mapping[str, Any]) -> dict:
