@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -215,26 +217,32 @@ def test_failing_curve_is_recorded_and_skipped(monkeypatch, one_bnsl_start):
     assert "c01" not in scored and "short" not in scored
 
 
-def test_law_auto_is_the_default_and_a_stated_measure_reaches_every_fit(monkeypatch):
-    from types import SimpleNamespace
+class StackStub:
+    """Stands in for a stacked fit in a backtest: constant draws, fixed weights, no sampling."""
 
+    data = SimpleNamespace(groups=["c"])
+    weights = pd.Series({"power": 0.75, "broken": 0.25})
+
+    def predictive_draws(self, x, group, seed=None):
+        return np.ones((20, len(x)))
+
+    def diagnostics(self):
+        return {}
+
+
+def _record_fits(monkeypatch, stub) -> list:
     seen = []
-
-    class Stub:  # stands in for the stacked fit: what was it asked for?
-        data = SimpleNamespace(groups=["c"])
-        weights = pd.Series({"power": 0.75, "broken": 0.25})
-
-        def predictive_draws(self, x, group, seed=None):
-            return np.ones((20, len(x)))
-
-        def diagnostics(self):
-            return {}
 
     def record(frame, **kwargs):
         seen.append((len(frame), kwargs["law"], kwargs["measure"]))
-        return Stub()
+        return stub
 
     monkeypatch.setattr(bayescale, "fit", record)
+    return seen
+
+
+def test_law_auto_is_the_default_and_a_stated_measure_reaches_every_fit(monkeypatch):
+    seen = _record_fits(monkeypatch, StackStub())
     df = simulate(2, n_points=10, seed=3)
     fast = {k: v for k, v in FAST.items() if k != "law"}
     result = bayescale.backtest(df, measure="error", x="x", y="y", group="curve", baselines=False, discrepancy=True,
@@ -245,6 +253,21 @@ def test_law_auto_is_the_default_and_a_stated_measure_reaches_every_fit(monkeypa
     assert result.fits["laws"].tolist() == ["power 0.75, broken 0.25"] * 2  # what the forecast rests on
     with pytest.raises(bayescale.errors.LawError, match=r"law='power' names its laws itself: drop measure="):
         bayescale.backtest(df, measure="error", x="x", y="y", group="curve", **FAST)
+
+
+def test_a_stack_learns_the_discrepancy_from_its_own_leave_future_out_forecasts(monkeypatch):
+    stub = StackStub()
+    stub.weights_method = "lfo"
+    stub.lfo = SimpleNamespace(forecasts=pd.DataFrame({"distance": [0.1, 0.2, 0.3], "error": [0.02, -0.04, 0.1],
+                                                       "variance": [1e-4] * 3}))
+    seen = _record_fits(monkeypatch, stub)
+    df = simulate(2, n_points=10, seed=3)
+    result = bayescale.backtest(df, x="x", y="y", group="curve", baselines=False, discrepancy=True,
+                                **{**FAST, "law": "auto"})
+    assert sorted(seen) == [(6, "auto", None)] * 2  # no inner refit: the stack's LFO refits are the inner errors
+    support = result.discrepancy_support.set_index("dataset").loc["data"]
+    assert (support["curves"], support["errors"]) == (2, 2 * 3)
+    assert support["s"] > 0.05  # errors of 0.1 at 0.3 decades against a predictive sd of 0.01
 
 
 def test_inner_split_keeps_enough_scales_for_evenly_spaced_checkpoints():

@@ -6,7 +6,7 @@ import pytest
 
 import bayescale as bs
 from bayescale.errors import DataError, LawError
-from bayescale.fitting.lfo import origin_masks, stacking_weights
+from bayescale.fitting.lfo import origin_masks, stacked_forecasts, stacking_weights
 from bayescale.laws.formulas import smoothly_broken_power_law
 from bayescale.workflows.baselines import bnsl_point, fit_bnsl
 
@@ -49,6 +49,29 @@ def test_lfo_weights_favour_the_broken_law_when_the_curve_bends(stacked_broken):
     for _, scored in pointwise.groupby("law"):
         assert scored["row"].tolist() == list(range(12, 20))
         assert scored["origin"].tolist() == [0.6, 0.6, 0.7, 0.7, 0.8, 0.8, 0.8, 0.8]
+
+
+def test_the_stack_keeps_the_stacked_forecast_of_every_scored_row(stacked_broken):
+    forecasts = stacked_broken.lfo.forecasts
+    assert forecasts["row"].tolist() == list(range(12, 20))
+    assert forecasts["origin"].tolist() == [0.6, 0.6, 0.7, 0.7, 0.8, 0.8, 0.8, 0.8]
+    x = np.log10(broken_curve()["x"].to_numpy())
+    step = x[1] - x[0]  # log-spaced: a row's distance is its steps beyond the origin's last fitted row
+    np.testing.assert_allclose(forecasts["distance"], step * np.array([1, 2, 1, 2, 1, 2, 3, 4]))
+    assert (forecasts["variance"] > 0).all() and forecasts["error"].abs().max() < 0.2
+
+
+def test_stacked_forecasts_mix_the_laws_draws_with_the_weights():
+    df = pd.DataFrame({"x": [1.0, 10.0, 100.0, 1000.0, 1.0, 100.0], "y": np.exp([0, 0, 1.0, 2.0, 0, 3.0]),
+                       "g": ["a"] * 4 + ["b"] * 2})
+    train = np.array([True, True, False, False, True, False])
+    low, high = np.zeros((4, 3)), np.ones((4, 3))  # log y draws of two laws at the 3 later rows
+    out = stacked_forecasts(df, [(0.5, train)], {("power", 0.5): low, ("broken", 0.5): high},
+                            pd.Series({"power": 0.25, "broken": 0.75}), x="x", y="y", group="g")
+    assert out["row"].tolist() == [2, 3, 5]
+    np.testing.assert_allclose(out["distance"], [1.0, 2.0, 2.0])  # from each curve's last fitted x
+    np.testing.assert_allclose(out["error"], [0.0, 1.0, 2.0])  # the median is the heavier law's draws
+    np.testing.assert_allclose(out["variance"], 0.25 * 0.75)
 
 
 def test_origins_with_no_point_before_the_next_are_not_refitted():

@@ -163,7 +163,7 @@ def lfo_weights(df: pd.DataFrame, fits: dict, *, x: str, y: str, seed: int, opti
                      f"simplest law {fallback!r}")
         return LFOResult(empty, pd.DataFrame(columns=pointwise_cols), _all_on(laws, fallback), notes)
 
-    records, failed = [], {}
+    records, failed, draws = [], {}, {}
     for law_i, name in enumerate(laws):
         for k, (frac, train) in enumerate(usable):
             block = ~train & _before_next(usable, k)
@@ -176,6 +176,7 @@ def lfo_weights(df: pd.DataFrame, fits: dict, *, x: str, y: str, seed: int, opti
                     refit = fit(df.loc[train], law=name, x=x, y=y, seed=seed + 1 + k + 100 * law_i,
                                 **{**options[name], **REFIT, "progress": False})
                     lpd = heldout_lpd(refit, later, x=x, y=y, group=group)
+                    draws[name, frac] = log_predictive(refit, later, x=x, group=group, seed=seed + 1 + k)
             except (ValueError, RuntimeError, FloatingPointError) as exc:  # BayescaleError is a ValueError
                 failed[name] = f"its refit at origin {frac:g} failed ({type(exc).__name__}: {exc})"
                 break
@@ -196,7 +197,56 @@ def lfo_weights(df: pd.DataFrame, fits: dict, *, x: str, y: str, seed: int, opti
                           "weight_lfo": w}, index=pd.Index(kept, name="law"))
     weights = pd.Series(0.0, index=laws)
     weights[kept] = w
-    return LFOResult(table, pointwise.reset_index(drop=True), weights, notes)
+    forecasts = stacked_forecasts(df, usable, {key: v for key, v in draws.items() if key[0] in kept},
+                                  weights, x=x, y=y, group=group)
+    return LFOResult(table, pointwise.reset_index(drop=True), weights, notes, forecasts)
+
+
+def log_predictive(fit, rows: pd.DataFrame, *, x: str, group: str | None, seed: int) -> np.ndarray:
+    """Draws (draws, rows) of ``log y`` from ``fit``'s posterior predictive at the scales of ``rows``."""
+    xs = pd.to_numeric(rows[x]).to_numpy(dtype=float)
+    keys = rows[group].astype(str).to_numpy() if group else np.full(len(rows), fit.data.groups[0])
+    out = None
+    for key in np.unique(keys):
+        at = np.flatnonzero(keys == key)
+        d = np.log(np.maximum(np.asarray(fit.predictive_draws(xs[at], str(key), seed=seed), dtype=float), 1e-300))
+        out = np.empty((d.shape[0], len(rows))) if out is None else out
+        out[:, at] = d
+    return out
+
+
+def stacked_forecasts(df: pd.DataFrame, usable, draws: dict, weights: pd.Series, *, x: str, y: str,
+                      group: str | None) -> pd.DataFrame:
+    """The stacked forecast of each scored row, from the refits at its origin, mixed with the final weights.
+
+    One row per scored row: ``origin``, ``row``, ``distance`` (decades of ``x`` beyond the largest
+    fitted at that origin on the row's curve), ``error`` (``log y`` minus the median of the mixture's
+    ``log y`` draws) and ``variance`` (of those draws). These are in-sample forward-chaining errors
+    of the stacked predictive itself: :mod:`bayescale.workflows.backtest` learns its discrepancy
+    from them for stacked laws.
+    """
+    lx = np.log10(pd.to_numeric(df[x]).to_numpy(dtype=float))
+    ly = np.log(pd.to_numeric(df[y]).to_numpy(dtype=float))
+    keys = df[group].astype(str).to_numpy() if group else np.zeros(len(df), dtype=int)
+    frames = []
+    for k, (frac, train) in enumerate(usable):
+        laws = [name for name, w in weights.items() if w > 0 and (name, frac) in draws]
+        if not laws or len(laws) < int((weights > 0).sum()):
+            continue
+        rows = np.flatnonzero(~train & _before_next(usable, k))
+        pooled = np.concatenate([draws[name, frac] for name in laws])  # (sum of draws, rows)
+        mass = np.concatenate([np.full(draws[name, frac].shape[0], weights[name] / draws[name, frac].shape[0])
+                               for name in laws])
+        order = np.argsort(pooled, axis=0)
+        cum = np.cumsum(mass[order], axis=0)
+        median = np.take_along_axis(pooled, order, axis=0)[(cum < 0.5 * cum[-1]).sum(axis=0), np.arange(len(rows))]
+        mean = mass @ pooled / mass.sum()
+        variance = mass @ (pooled - mean) ** 2 / mass.sum()
+        edge = np.array([lx[train & (keys == keys[r])].max() for r in rows])
+        frames.append(pd.DataFrame({"origin": frac, "row": rows, "distance": np.maximum(lx[rows] - edge, 0.0),
+                                    "error": ly[rows] - median, "variance": variance}))
+    columns = ["origin", "row", "distance", "error", "variance"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 def _before_next(usable: list[tuple[float, np.ndarray]], k: int) -> np.ndarray:

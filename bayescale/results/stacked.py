@@ -39,13 +39,15 @@ PARETO_K_LIMIT = 0.7
 
 @dataclass
 class LFOResult:
-    """Per-law LFO scores and weights, the pointwise scores (``row``: position in the fitted frame)
-    and the reasons for any fallback."""
+    """Per-law LFO scores and weights, the pointwise scores (``row``: position in the fitted frame),
+    the reasons for any fallback and the stacked forecasts of the scored rows
+    (:func:`bayescale.fitting.lfo.stacked_forecasts`)."""
 
     table: pd.DataFrame
     pointwise: pd.DataFrame
     weights: pd.Series | None
     notes: list[str] = field(default_factory=list)
+    forecasts: pd.DataFrame | None = None  # the stacked forecast of each scored row (not saved with the fit)
 
 
 def lfo_flags(notes: list[str]) -> list[dict]:

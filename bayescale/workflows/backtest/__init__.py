@@ -51,6 +51,13 @@ Distance-growing discrepancy (``discrepancy=True``, DESIGN.md "Calibration")
     in-sample errors are few or short-range: they rarely rule out a sizeable :math:`s`, and
     a point estimate would then be 0. Only training rows inform :math:`s`, through the same
     Bayesian fit that makes the forecast, so held-out rows never leak into the interval.
+
+    A stack weighted by leave-future-out (``law="auto"`` or a list of laws) has made such
+    errors already: its refits at 60, 70 and 80% of the training range forecast the later
+    training rows (:func:`bayescale.fitting.lfo.stacked_forecasts`, the laws mixed with the
+    final weights, :math:`d_j` beyond each origin's last fitted row). Those are used instead of
+    an inner refit. An inner refit of a stack cannot weigh its laws on the few inner rows and
+    falls back to the simplest law, so its errors, and :math:`s`, would be that law's.
 """
 
 from __future__ import annotations

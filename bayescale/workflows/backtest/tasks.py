@@ -44,7 +44,24 @@ def _bayes_draws(frame: pd.DataFrame, x_eval: np.ndarray, spec: Mapping, seed: i
         fit, diagnostics = _bayes_fit(frame, spec, seed)
         draws = np.asarray(fit.predictive_draws(x_eval, fit.data.groups[0], seed=seed), dtype=float)
     keep = ("max_r_hat", "min_ess_bulk", "divergences")
-    return draws, {**{k: diagnostics.get(k) for k in keep}, "laws": laws_used(fit, spec["law"])}
+    return draws, {**{k: diagnostics.get(k) for k in keep}, "laws": laws_used(fit, spec["law"]),
+                   LFO_ERRORS: lfo_errors(fit)}
+
+
+LFO_ERRORS = "lfo_errors"  # a key of _bayes_draws' diagnostics that run_task takes out
+
+
+def lfo_errors(fit) -> dict | None:
+    """A stacked fit's in-sample forward-chaining errors (its LFO refits' stacked forecasts), if it has any.
+
+    They are the errors of the stacked predictive itself, which an inner refit of a stack cannot give
+    where the inner rows are too few to weigh the laws again (it falls back to the simplest law).
+    """
+    forecasts = getattr(getattr(fit, "lfo", None), "forecasts", None)
+    if forecasts is None or getattr(fit, "weights_method", None) != "lfo" or not len(forecasts):
+        return None
+    return {"d": forecasts["distance"].to_numpy(float), "err": forecasts["error"].to_numpy(float),
+            "var": forecasts["variance"].to_numpy(float)}
 
 
 def laws_used(fit, law) -> str:
@@ -79,7 +96,10 @@ def run_task(task: Mapping[str, Any]) -> dict:
     diagnostics: dict = {}
 
     def bayes():
+        nonlocal inner
         draws_, diag = _bayes_draws(frame, x_te, spec, seed)
+        lfo = diag.pop(LFO_ERRORS, None)  # a stack's own forward-chaining errors: no inner refit needed
+        inner = lfo if spec["discrepancy"] else None
         diagnostics.update(diag)
         return draws_
 
@@ -90,7 +110,7 @@ def run_task(task: Mapping[str, Any]) -> dict:
                                                                      seed=seed))
         attempt("loglinear", lambda: baselines.loglinear_draws(x_tr, y_tr, x_te, seed=seed))
         attempt("bnsl", lambda: baselines.bnsl_point(x_tr, y_tr, x_te))
-    if spec["discrepancy"] and "bayescale" in draws:
+    if spec["discrepancy"] and "bayescale" in draws and inner is None:
         mask = inner_mask(x_tr, spec["inner"])
         if mask.sum() >= MIN_TRAIN and (~mask).sum() >= 1:
             try:
