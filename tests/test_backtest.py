@@ -270,6 +270,21 @@ def test_a_stack_learns_the_discrepancy_from_its_own_leave_future_out_forecasts(
     assert support["s"] > 0.05  # errors of 0.1 at 0.3 decades against a predictive sd of 0.01
 
 
+def test_cli_backtest_says_to_use_the_learned_s_with_the_law_it_was_learned_for(monkeypatch, tmp_path, capsys):
+    from bayescale.cli import main
+
+    stub = StackStub()
+    stub.weights_method = "lfo"
+    stub.lfo = SimpleNamespace(forecasts=pd.DataFrame({"distance": [0.1, 0.2], "error": [0.02, -0.04],
+                                                       "variance": [1e-4] * 2}))
+    _record_fits(monkeypatch, stub)
+    csv = tmp_path / "curves.csv"
+    simulate(1, n_points=10, seed=3).to_csv(csv, index=False)
+    assert main(["backtest", str(csv), "--x", "x", "--y", "y", "--workers", "1", "--no-baselines",
+                 "--discrepancy", "--quiet", "--plain"]) == 0
+    assert "); use it with 'bayescale fit ... --law auto --discrepancy " in capsys.readouterr().out
+
+
 def test_inner_split_keeps_enough_scales_for_evenly_spaced_checkpoints():
     log_spaced = np.logspace(0, 4, 11)
     np.testing.assert_array_equal(bt.inner_mask(log_spaced, 0.6), log_spaced <= 10**2.4 + 1e-9)

@@ -93,10 +93,11 @@ def run(args: argparse.Namespace) -> int:
     plain = True if args.plain else None
     table = result.table()
     print_table(table, "Backtest (methods as columns)", index=False, plain=plain)
+    law = "" if args.law == "power" else f" --law {args.law}"  # s belongs to the law it was learned for
     for row in result.discrepancy_support.itertuples():
         print(f"\ndiscrepancy sd of log y per decade beyond the fitted range, {row.dataset}: " + (
             f"{row.s:.3g} (90% interval {row.s_low:.3g} to {row.s_high:.3g}; from {row.errors} held-in rows of "
-            f"{row.curves} curves); use it with 'bayescale fit ... --discrepancy {row.s:.3g}' or "
+            f"{row.curves} curves); use it with 'bayescale fit ...{law} --discrepancy {row.s:.3g}' or "
             f"'[predict] discrepancy = {row.s:.3g}'" if row.curves else
             "none learned (no curve had enough training rows)"))
     if len(result.failures):
