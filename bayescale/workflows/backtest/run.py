@@ -93,7 +93,7 @@ def backtest(
     law : str or list of str
         bayescale law. ``"auto"`` (the default) fits each curve as :func:`bayescale.fit` does with
         ``law="auto"``: the candidate laws stacked by leave-future-out weights, so the forecast
-        carries model-form uncertainty (on the shipped data, about 1.5x the time of
+        carries model-form uncertainty (on the shipped data, about 1.3x the time of
         ``"power"``). A single law (``"power"``, ``"broken"``, ``"sigmoid"``) reuses one
         compiled model across curves; a list stacks the laws named.
     x, y : str
