@@ -19,6 +19,14 @@ def test_help_is_fast_and_does_not_import_pymc():
     assert time.perf_counter() - start < 5  # a cold interpreter included; the parser itself is ~0.1 s
 
 
+def test_every_command_help_prints_its_text_as_written(capsys):
+    for command in ("fit", "fit-many", "backtest", "predict", "run", "audit", "observational", "datasets"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        assert f"usage: bayescale {command}" in text and "%%" not in text, command
+
+
 @pytest.fixture
 def csv(tmp_path):
     path = tmp_path / "runs.csv"

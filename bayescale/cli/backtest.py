@@ -8,9 +8,10 @@ import argparse
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "backtest", help="fit the small-scale part of each curve, score forecasts of the rest against least squares",
-        description="Fit each curve below a cutoff and score the held-out points: coverage of 50/80/90%% intervals, "
-                    "width, CRPS, RMSLE and relative error against extrapolation distance, beside least-squares, "
-                    "bootstrap and log-log baselines on the same splits.")
+        description="Fit each curve below a cutoff (by default with law auto, the stacked candidate laws) and score "
+                    "the held-out points: coverage of 50/80/90% intervals, interval score, width, CRPS, RMSLE and "
+                    "relative error against extrapolation distance, beside least-squares, bootstrap, log-log and "
+                    "BNSL baselines on the same splits.")
     parser.add_argument("csv", help="tidy CSV file")
     parser.add_argument("--x", required=True, help="column of the scale")
     parser.add_argument("--y", required=True, help="column of the metric (> 0)")
