@@ -197,8 +197,7 @@ def lfo_weights(df: pd.DataFrame, fits: dict, *, x: str, y: str, seed: int, opti
                           "weight_lfo": w}, index=pd.Index(kept, name="law"))
     weights = pd.Series(0.0, index=laws)
     weights[kept] = w
-    forecasts = stacked_forecasts(df, usable, {key: v for key, v in draws.items() if key[0] in kept},
-                                  weights, x=x, y=y, group=group)
+    forecasts = stacked_forecasts(df, usable, draws, weights, x=x, y=y, group=group)
     return LFOResult(table, pointwise.reset_index(drop=True), weights, notes, forecasts)
 
 
@@ -231,7 +230,7 @@ def stacked_forecasts(df: pd.DataFrame, usable, draws: dict, weights: pd.Series,
     frames = []
     for k, (frac, train) in enumerate(usable):
         laws = [name for name, w in weights.items() if w > 0 and (name, frac) in draws]
-        if not laws or len(laws) < int((weights > 0).sum()):
+        if not laws:  # no row between this origin and the next: nothing was refitted here
             continue
         rows = np.flatnonzero(~train & _before_next(usable, k))
         pooled = np.concatenate([draws[name, frac] for name in laws])  # (sum of draws, rows)
