@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +16,8 @@ from bayescale.workflows.observational import (
     score_mean,
     simulate_table,
 )
-from bayescale.workflows.observational.drift import decades_beyond, forward_chain, grid_posterior
+from bayescale.workflows.observational import model as model_module
+from bayescale.workflows.observational.drift import _refit, decades_beyond, forward_chain, grid_posterior
 
 BENCH = ["B1", "B2", "B3", "B4"]
 S0, S = 0.8, 0.6  # simulated drift of B4's logit: sd s0 at the median compute, + s per decade beyond
@@ -92,14 +95,27 @@ def test_decades_beyond_is_zero_inside_and_counts_decades_outside():
 def drifted():
     df = drifted_table()
     train = (df["FLOPs"] < df["FLOPs"].quantile(0.6)).to_numpy()
-    fit, table, scores = holdout(df, target="B4", train=train, benchmarks=BENCH, k=1, compute="FLOPs",
-                                 draws=150, tune=150, chains=1, seed=3, progress=False, discrepancy=True)
-    return fit, table, scores.set_index("method")
+    model_module._COMPILED.clear()
+    with mock.patch.object(model_module, "create_observational_model",
+                           wraps=model_module.create_observational_model) as build:
+        fit, table, scores = holdout(df, target="B4", train=train, benchmarks=BENCH, k=1, compute="FLOPs",
+                                     draws=150, tune=150, chains=1, seed=3, progress=False, discrepancy=True)
+    return fit, table, scores.set_index("method"), build.call_count
+
+
+@pytest.mark.slow
+def test_forward_chain_refits_reuse_the_fits_compiled_model_and_reproduce_it(drifted):
+    fit, builds = drifted[0], drifted[3]
+    assert len(fit.drift["B4"].cells["cut"].unique()) == 3  # three refits with other cells hidden ...
+    assert builds == 1  # ... and one model built and compiled for the fit and all of them
+    again = _refit(fit, fit.data.scores)  # the cached model, its cells set back: the fit's draws, bit for bit
+    for name in ("capability_score", "W", "b", "sigma"):
+        np.testing.assert_array_equal(again.draws(name), fit.draws(name))
 
 
 @pytest.mark.slow
 def test_calibrated_held_out_coverage_is_nominal_where_plain_is_not(drifted):
-    fit, table, scores = drifted
+    fit, table, scores, _ = drifted
     n = int(scores.loc["bayesian", "n"])
     band = 2 * np.sqrt(0.9 * 0.1 / n)
     plain, calibrated = scores.loc["bayesian", "coverage"], scores.loc["bayesian_drift", "coverage"]

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from bayescale.errors import DataError
-from bayescale.workflows.observational.model import create_observational_model, initial_point, sample
+from bayescale.workflows.observational.model import compiled_model, initial_point, sample
 
 S0_MAX = 3.0  # upper end of the uniform prior on s0 (logit units)
 S_MAX = 3.0  # upper end of the uniform prior on s (logit units per decade of compute)
@@ -72,7 +72,7 @@ def _refit(fit, scores: np.ndarray):
     """Refit ``fit``'s model, with its sampler settings, on the same table with ``scores`` instead."""
     data = dataclasses.replace(fit.data, scores=scores)
     settings = fit.settings
-    model = create_observational_model(data, k=fit.k, noise=settings["noise"])
+    model = compiled_model(data, k=fit.k, noise=settings["noise"])
     idata = sample(model, method=fit.method, draws=settings["draws"], tune=settings["tune"],
                    chains=settings["chains"], seed=fit.seed, progress=False, cores=settings["cores"],
                    advi_steps=settings["advi_steps"], initvals=initial_point(data, fit.k))

@@ -9,7 +9,7 @@ import pandas as pd
 
 from bayescale.errors import LawError
 from bayescale.workflows.observational.data import prepare_observational
-from bayescale.workflows.observational.model import NOISE, create_observational_model, initial_point, sample
+from bayescale.workflows.observational.model import NOISE, compiled_model, initial_point, sample
 from bayescale.workflows.observational.result import ObservationalFit
 
 
@@ -73,7 +73,7 @@ def observational(
         raise LawError(f"noise must be one of {NOISE}, got {noise!r}")
     if method not in ("nuts", "advi"):
         raise LawError(f"method must be 'nuts' or 'advi', got {method!r}")
-    pm_model = create_observational_model(data, k=k, noise=noise)
+    pm_model = compiled_model(data, k=k, noise=noise)
     idata = sample(pm_model, method=method, draws=draws, tune=tune, chains=chains, seed=seed,
                    progress=progress, cores=cores, advi_steps=advi_steps, initvals=initial_point(data, k))
     settings = {"noise": noise, "draws": draws, "tune": tune, "chains": chains, "cores": cores,
