@@ -98,6 +98,22 @@ def test_a_gross_outlier_in_y_is_named_by_influential_points(outlier_fit, tmp_pa
 
 
 @pytest.mark.slow
+def test_flags_asked_again_at_other_scales_reuse_the_leave_one_out_of_the_first_call(outlier_fit, monkeypatch):
+    from bayescale.results import loo
+
+    first = outlier_fit.flags(at=[1e10])
+    calls = []
+    monkeypatch.setattr(loo, "loo_on_y", lambda fit: calls.append(fit))  # would break the flags if it ran
+    again = outlier_fit.flags(at=[1e10])
+    pd.testing.assert_frame_equal(again, first)
+    other = outlier_fit.flags(at=[1e12])
+    assert calls == []
+    assert other[other.code == "influential_points"].message.tolist() == \
+        first[first.code == "influential_points"].message.tolist()
+    assert other[other.code == "extrapolation"].x.tolist() == [1e12]
+
+
+@pytest.mark.slow
 def test_influential_points_reach_the_stacked_flags_and_the_report(outlier_fit):
     from bayescale.reports import render_report
     from bayescale.results.stacked import StackedFit

@@ -156,7 +156,11 @@ def all_flags(fit, at=None) -> pd.DataFrame:
     ``extrapolation``, ``wide_interval``, ``distance_to_floor`` / ``near_floor`` and
     ``break_risk`` (broken law).
     """
-    rows = sampler_flags(fit) + data_flags(fit) + influential_flags(fit) + regime_flags(fit) + floor_flags(fit, at)
+    fixed = getattr(fit, "_fixed_flags", None)  # the draws never change; an audit asks once per claimed item
+    if fixed is None:
+        fixed = sampler_flags(fit) + data_flags(fit) + influential_flags(fit) + regime_flags(fit)
+        fit._fixed_flags = fixed
+    rows = [dict(row) for row in fixed] + floor_flags(fit, at)
     if at is not None:
         rows += target_flags(fit, at) + break_flags(fit, at)
     return pd.DataFrame(rows, columns=COLUMNS)
