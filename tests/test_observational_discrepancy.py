@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from unittest import mock
 
 import numpy as np
@@ -111,6 +112,31 @@ def test_forward_chain_refits_reuse_the_fits_compiled_model_and_reproduce_it(dri
     again = _refit(fit, fit.data.scores)  # the cached model, its cells set back: the fit's draws, bit for bit
     for name in ("capability_score", "W", "b", "sigma"):
         np.testing.assert_array_equal(again.draws(name), fit.draws(name))
+
+
+@pytest.mark.slow
+def test_forward_chain_names_each_refit_when_the_fit_shows_progress(drifted, monkeypatch, capsys):
+    from bayescale.workflows.observational import drift
+
+    fit = drifted[0]
+    shown = []
+
+    def no_sampling(model, **kwargs):
+        shown.append(kwargs["progress"])
+        return fit.idata
+
+    monkeypatch.setattr(drift, "sample", no_sampling)
+    monkeypatch.setitem(fit.settings, "progress", True)
+    forward_chain(fit, "B4")
+    lines = capsys.readouterr().err.splitlines()
+    assert shown == [True, True, True]  # each refit shows its own progress bar too
+    assert len(lines) == 3
+    for i, (line, cut) in enumerate(zip(lines, ["0.5", "0.65", "0.8"], strict=True)):
+        assert re.fullmatch(rf"learning B4's drift: refit {i + 1} of 3, its \d+ scores above the {cut} quantile "
+                            r"of compute hidden", line), line
+    monkeypatch.setitem(fit.settings, "progress", False)
+    forward_chain(fit, "B4")
+    assert capsys.readouterr().err == "" and shown[3:] == [False, False, False]
 
 
 @pytest.mark.slow

@@ -40,6 +40,7 @@ where a logit error is undefined.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -74,8 +75,8 @@ def _refit(fit, scores: np.ndarray):
     settings = fit.settings
     model = compiled_model(data, k=fit.k, noise=settings["noise"])
     idata = sample(model, method=fit.method, draws=settings["draws"], tune=settings["tune"],
-                   chains=settings["chains"], seed=fit.seed, progress=False, cores=settings["cores"],
-                   advi_steps=settings["advi_steps"], initvals=initial_point(data, fit.k))
+                   chains=settings["chains"], seed=fit.seed, progress=settings.get("progress", False),
+                   cores=settings["cores"], advi_steps=settings["advi_steps"], initvals=initial_point(data, fit.k))
     # type(fit): an ObservationalFit, named without importing result.py (which imports this module)
     return type(fit)(idata=idata, data=data, k=fit.k, method=fit.method, seed=fit.seed,
                      columns=fit.columns, settings=settings)
@@ -106,12 +107,13 @@ def forward_chain(fit, benchmark: str, cuts: Sequence[float] = CUTS) -> ChainCel
                         "needs at least 8")
     log_c = np.log10(d.compute[observed])
     out = ChainCells(table=pd.DataFrame(), floor=float(d.floors[j]))
+    splits = [(c, observed[log_c > np.quantile(log_c, c)], observed[log_c <= np.quantile(log_c, c)]) for c in cuts]
+    splits = [(c, above, below) for c, above, below in splits if len(above) > 0 and len(below) >= 4]
     frames = []
-    for c in cuts:
-        cut = np.quantile(log_c, c)
-        above, below = observed[log_c > cut], observed[log_c <= cut]
-        if len(above) == 0 or len(below) < 4:
-            continue
+    for i, (c, above, below) in enumerate(splits):
+        if fit.settings.get("progress"):
+            print(f"learning {benchmark}'s drift: refit {i + 1} of {len(splits)}, its {len(above)} scores above "
+                  f"the {c:g} quantile of compute hidden", file=sys.stderr, flush=True)
         scores = d.scores.copy()
         scores[above, j] = np.nan
         refit = _refit(fit, scores)

@@ -77,6 +77,6 @@ def observational(
     idata = sample(pm_model, method=method, draws=draws, tune=tune, chains=chains, seed=seed,
                    progress=progress, cores=cores, advi_steps=advi_steps, initvals=initial_point(data, k))
     settings = {"noise": noise, "draws": draws, "tune": tune, "chains": chains, "cores": cores,
-                "advi_steps": advi_steps}
+                "advi_steps": advi_steps, "progress": progress}
     return ObservationalFit(idata=idata, data=data, k=k, method=method, seed=seed,
                             columns={"family": family, "compute": compute, "model": model}, settings=settings)
