@@ -107,8 +107,12 @@ def forward_chain(fit, benchmark: str, cuts: Sequence[float] = CUTS) -> ChainCel
                         "needs at least 8")
     log_c = np.log10(d.compute[observed])
     out = ChainCells(table=pd.DataFrame(), floor=float(d.floors[j]))
-    splits = [(c, observed[log_c > np.quantile(log_c, c)], observed[log_c <= np.quantile(log_c, c)]) for c in cuts]
-    splits = [(c, above, below) for c, above, below in splits if len(above) > 0 and len(below) >= 4]
+    splits = []  # (cut, models above it, models at or below it), for the cuts that leave enough on each side
+    for c in cuts:
+        cut = np.quantile(log_c, c)
+        above, below = observed[log_c > cut], observed[log_c <= cut]
+        if len(above) > 0 and len(below) >= 4:
+            splits.append((c, above, below))
     frames = []
     for i, (c, above, below) in enumerate(splits):
         if fit.settings.get("progress"):
