@@ -131,7 +131,7 @@ def compiled_model(data: ObservationalData, k: int, noise: str):
     PyMC's frozen model compiles its log density once and keeps it; the observed cells
     (which scores are seen) are set as data on each call. The forward chain's refits hide
     scores of the same table, so they reuse the fit's compiled model instead of compiling
-    anew (about 30 s each on an empty compile cache). Everything the graph holds as a
+    anew (a first compile takes about 30 s on an empty compile cache). Everything the graph holds as a
     constant is in the key: the table's models, families, benchmarks, compute and floors.
     """
     import pymc as pm
