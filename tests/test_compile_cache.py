@@ -7,6 +7,7 @@ worker process.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -147,16 +148,21 @@ def test_every_law_reuses_its_compiled_model_for_other_data(law):  # after the t
 
 _FIT = textwrap.dedent(
     """
-    import hashlib, sys
+    import hashlib, json, sys
     import numpy as np, pandas as pd
     import bayescale
+    from bayescale.fitting.process_cache import disk_cache_info
     rng = np.random.default_rng(0)
     x = np.logspace(6, 10, 12)
     df = pd.DataFrame({"n": x, "loss": 0.3 + 40.0 * x**-0.3 * np.exp(rng.normal(0, 0.02, 12))})
+    draws = {}
     for sampler in sys.argv[1:]:
         fit = bayescale.fit(df, x="n", y="loss", draws=60, tune=60, chains=2, seed=5, cores=1, progress=False,
                             sampler=sampler)
-        print(sampler, hashlib.sha256(fit.posterior["alpha"].values.tobytes()).hexdigest())
+        groups = [fit.idata[g].to_dataset() for g in ("posterior", "log_likelihood")]
+        arrays = b"".join(ds[v].values.tobytes() for ds in groups for v in sorted(ds.data_vars))
+        draws[sampler] = hashlib.sha256(arrays).hexdigest()
+    print(json.dumps({"draws": draws, "disk": disk_cache_info()}))
     """
 )
 
@@ -170,21 +176,30 @@ def _start(compiledir) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
-def _draws(process: subprocess.Popen) -> dict[str, str]:
-    """The hash of the draws of alpha, by sampler."""
+def _result(process: subprocess.Popen) -> dict:
+    """Hashes of the draws and pointwise log-likelihood by sampler, and the process's disk-cache counters."""
     out, err = process.communicate(timeout=900)
     assert process.returncode == 0, err[-2000:]
-    hashes = dict(line.split() for line in out.strip().splitlines()[-len(SAMPLERS):])
-    assert list(hashes) == list(SAMPLERS), out[-2000:]
-    return hashes
+    result = json.loads(out.strip().splitlines()[-1])
+    assert list(result["draws"]) == list(SAMPLERS), out[-2000:]
+    return result
 
 
 @pytest.mark.slow
 def test_processes_compiling_into_one_empty_cache_at_once_neither_corrupt_it_nor_change_the_draws(tmp_path):
     """Cold and warm disk cache, with PyMC's sampler and nutpie: two processes compile into one empty
-    cache at once, a third loads what they wrote; all three give bitwise the same draws."""
+    cache at once, a third loads what they wrote; all three give bitwise the same draws.
+
+    The third process loads nutpie's two callbacks (:mod:`bayescale.fitting.process_cache`)
+    instead of compiling them; each cold one compiled them or loaded what the other had just written.
+    """
     first, second = _start(tmp_path), _start(tmp_path)
-    cold = [_draws(first), _draws(second)]
-    assert cold[0] == cold[1]
-    assert any(tmp_path.iterdir()), "the fits wrote nothing to the compile cache"
-    assert _draws(_start(tmp_path)) == cold[0]  # a later process reads the shared cache
+    cold = [_result(first), _result(second)]
+    assert cold[0]["draws"] == cold[1]["draws"]
+    for run in cold:
+        assert run["disk"]["compiled"] + run["disk"]["loaded"] == 2 and run["disk"]["fallback"] == 0, run
+    assert sum(run["disk"]["compiled"] for run in cold) >= 2, cold
+    assert any(p.name.startswith("string.bayescale_logp") for p in (tmp_path / "numba").iterdir())
+    warm = _result(_start(tmp_path))  # a later process reads the shared cache
+    assert warm["draws"] == cold[0]["draws"]
+    assert warm["disk"] == {"compiled": 0, "loaded": 2, "fallback": 0}

@@ -1,52 +1,14 @@
-"""The disk cache of nutpie's callbacks (bayescale.fitting.process_cache): a fresh process with a warm
-cache loads them instead of compiling them, and its draws are bitwise those of a cold one and
-of nutpie's own (uncacheable) callbacks.
+"""The disk cache of nutpie's callbacks (bayescale.fitting.process_cache): its callbacks draw bitwise
+what nutpie's own (uncacheable) ones draw, and read nutpie's data record where nutpie wrote it.
+
+That a fresh process with a warm cache loads them instead of compiling them, and draws the bits
+of a cold one, is tested with the processes of ``tests/test_compile_cache.py``, which fit the same curve.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 import pytest
-
-_FIT = textwrap.dedent(
-    """
-    import hashlib, json, sys
-    import numpy as np, pandas as pd
-    import bayescale
-    from bayescale.fitting.process_cache import disk_cache_info
-    rng = np.random.default_rng(0)
-    x = np.logspace(6, 10, 12)
-    df = pd.DataFrame({"n": x, "loss": 0.3 + 40.0 * x**-0.3 * np.exp(rng.normal(0, 0.02, 12))})
-    fit = bayescale.fit(df, x="n", y="loss", draws=60, tune=60, chains=2, seed=5, cores=1, progress=False)
-    draws = b"".join(fit.posterior[v].values.tobytes() for v in sorted(fit.posterior.data_vars))
-    loglik = fit.idata["log_likelihood"]["y_obs"].values.tobytes()
-    print(json.dumps({"draws": hashlib.sha256(draws).hexdigest(), "loglik": hashlib.sha256(loglik).hexdigest(),
-                      **disk_cache_info()}))
-    """
-)
-
-
-def _fit_in_fresh_process(cache_dir) -> dict:
-    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={cache_dir}", "NUMBA_CACHE_DIR": str(cache_dir)}
-    done = subprocess.run([sys.executable, "-c", _FIT], env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-@pytest.mark.slow
-def test_a_fresh_process_loads_the_callbacks_a_cold_one_compiled_and_draws_the_same_bits(tmp_path):
-    cold = _fit_in_fresh_process(tmp_path)
-    assert (cold["compiled"], cold["loaded"], cold["fallback"]) == (2, 0, 0)
-    assert any(p.name.startswith("string.bayescale_logp") for p in (tmp_path / "numba").iterdir())
-    warm = _fit_in_fresh_process(tmp_path)
-    assert (warm["compiled"], warm["loaded"], warm["fallback"]) == (0, 2, 0)
-    assert (warm["draws"], warm["loglik"]) == (cold["draws"], cold["loglik"])
 
 
 def _model():
