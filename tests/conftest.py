@@ -3,6 +3,19 @@ import pytest
 
 matplotlib.use("Agg")
 
+#: The files that take longest on a fresh clone (worker seconds under ``--durations=0``), longest
+#: first. xdist hands whole files to its two workers in collection order (``--dist loadfile
+#: --no-loadscope-reorder``), so these start first and neither worker is left alone with a long
+#: file while the other has finished.
+LONGEST_FIRST = ("test_observational.py", "test_audit_claims.py", "test_notebooks.py", "test_compile_cache.py",
+                 "test_batch.py", "test_worked_audits.py", "test_observational_discrepancy.py", "test_audit.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file's tests stay in order
+
+
 FAST = {"draws": 300, "tune": 400, "chains": 2, "progress": False, "cores": 1}
 
 
