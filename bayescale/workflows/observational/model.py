@@ -240,7 +240,8 @@ def sample(model, *, method: str, draws: int, tune: int, chains: int, seed: int,
                               initvals=dict(initvals or {}), compute_convergence_checks=False,
                               var_names=[rv.name for rv in model.free_RVs])
             pm.compute_deterministics(idata.posterior, model=model, extend_dataset=True, progressbar=False,
-                                      compile_kwargs={"mode": Mode(linker="py", optimizer="fast_run")})
+                                      compile_kwargs={"mode": Mode(linker="py", optimizer="fast_run").excluding(
+                                          "fusion", "constant_folding")})
             return idata
         approx = pm.fit(n=advi_steps, method="advi", random_seed=seed, progressbar=progress,
                         start=dict(initvals or {}))
