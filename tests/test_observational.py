@@ -157,6 +157,20 @@ def test_fit_reports_and_samples_cleanly(sim):
 
 
 @pytest.mark.slow
+def test_deterministics_are_computed_from_the_draws_with_their_dims(sim):
+    """Only the free variables are traced while sampling; the deterministics are computed afterwards."""
+    post = sim["fit"].idata.posterior
+    assert post["beta"].dims == ("chain", "draw", "family", "capability")
+    assert post["W"].dims == ("chain", "draw", "benchmark", "capability")
+    xr_beta = post["beta_mu"] + post["beta_sigma"] * post["beta_z"]
+    np.testing.assert_array_equal(post["beta"].values, xr_beta.transpose(*post["beta"].dims).values)
+    np.testing.assert_array_equal(post["W"].sel(benchmark="B1", capability="c1").values, 1.0)
+    np.testing.assert_array_equal(post["capability_score"].sel(capability="c1").values,
+                                  post["capability_first"].values)
+    assert (post["sigma"] == post["sigma_shared"]).all()
+
+
+@pytest.mark.slow
 def test_loadings_recovered(sim):
     load = sim["fit"].loadings().set_index("benchmark")
     true_w = sim["truth"]["W"][:, 0]
