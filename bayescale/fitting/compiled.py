@@ -32,6 +32,7 @@ same draws whether this cache was hit or missed, warm or cold on disk, inline or
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable, Mapping
@@ -101,18 +102,30 @@ def structure_key(model: Any, config: Any) -> str:
     )
 
 
+@functools.cache
+def python_mode():
+    """PyTensor's Python linker (NumPy ufuncs) without fusion or constant folding, one object per process.
+
+    For graphs run once over all draws: compiling them with numba costs seconds. Fusion would
+    merge the ufuncs into one scalar loop run in Python, and constant folding compiles C code,
+    so both are left out. One object, so that a frozen PyMC model's cache of compiled
+    functions (keyed by their arguments) finds the function compiled with it before.
+    """
+    from pytensor.compile.mode import Mode
+
+    return Mode(linker="py", optimizer="fast_run").excluding("fusion", "constant_folding")
+
+
 def _compile_log_likelihood(model):
     """``log p(y_obs_i | draw)`` for a batch of draws: (free values..., data...) -> (draws, obs).
 
-    It runs once per fit, over all draws at once, so numpy's ufuncs (PyTensor's Python
-    linker) serve: 0.002-0.13 s for 4000 draws of the shipped laws, against numba's 1.4 s
-    compile on an empty cache. Fusion would merge the ufuncs into one scalar loop run in
-    Python, and constant folding compiles C code, so both are left out.
+    It runs once per fit, over all draws at once, so numpy's ufuncs (:func:`python_mode`)
+    serve: 0.002-0.13 s for 4000 draws of the shipped laws, against numba's 1.4 s
+    compile on an empty cache.
     """
     import pytensor
     import pytensor.tensor as pt
     from pymc.model.transform.conditioning import remove_value_transforms
-    from pytensor.compile.mode import Mode
     from pytensor.graph.replace import graph_replace, vectorize_graph
 
     umodel = remove_value_transforms(model)  # posterior draws are on the constrained scale
@@ -123,8 +136,7 @@ def _compile_log_likelihood(model):
     data = list(umodel.data_vars)
     inputs = [var.type(name=var.name) for var in data]
     logp = graph_replace(logp, dict(zip(data, inputs, strict=True)), strict=False)
-    mode = Mode(linker="py", optimizer="fast_run").excluding("fusion", "constant_folding")
-    function = pytensor.function(batched + inputs, logp, on_unused_input="ignore", mode=mode)
+    function = pytensor.function(batched + inputs, logp, on_unused_input="ignore", mode=python_mode())
     return function, [v.name for v in values], [var.name for var in data]
 
 

@@ -131,7 +131,7 @@ def compiled_model(data: ObservationalData, k: int, noise: str):
     PyMC's frozen model compiles its log density once and keeps it; the observed cells
     (which scores are seen) are set as data on each call. The forward chain's refits hide
     scores of the same table, so they reuse the fit's compiled model instead of compiling
-    anew (a first compile takes about 30 s on an empty compile cache). Everything the graph holds as a
+    anew (a first compile took 30-45 s on an empty compile cache). Everything the graph holds as a
     constant is in the key: the table's models, families, benchmarks, compute and floors.
     """
     import pymc as pm
@@ -222,9 +222,9 @@ def sample(model, *, method: str, draws: int, tune: int, chains: int, seed: int,
     import os
 
     import pymc as pm
-    from pytensor.compile.mode import Mode
 
     from bayescale.core import heap
+    from bayescale.fitting.compiled import python_mode
     from bayescale.fitting.quiet import quiet_pymc
 
     if method not in ("nuts", "advi"):
@@ -233,16 +233,14 @@ def sample(model, *, method: str, draws: int, tune: int, chains: int, seed: int,
     with model, quiet_pymc():
         if method == "nuts":
             # only the free variables are traced: PyMC would compile a second numba program for the
-            # deterministics (7-12 s of a first fit); PyTensor's Python linker computes them from the
-            # draws afterwards, unfused (fused, it loops over scalars in Python: 20 times slower)
+            # deterministics (7-12 s of a first fit); NumPy computes them from the draws afterwards
             idata = pm.sample(draws=draws, tune=tune, chains=chains,
                               cores=cores if cores is not None else min(chains, os.cpu_count() or 1),
                               random_seed=seed, progressbar=progress, target_accept=0.9, init="adapt_diag",
                               initvals=dict(initvals or {}), compute_convergence_checks=False,
                               var_names=[rv.name for rv in model.free_RVs])
             pm.compute_deterministics(idata.posterior, model=model, extend_dataset=True, progressbar=False,
-                                      compile_kwargs={"mode": Mode(linker="py", optimizer="fast_run").excluding(
-                                          "fusion", "constant_folding")})
+                                      compile_kwargs={"mode": python_mode()})
             return idata
         approx = pm.fit(n=advi_steps, method="advi", random_seed=seed, progressbar=progress,
                         start=dict(initvals or {}))
