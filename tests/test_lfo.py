@@ -101,15 +101,17 @@ def test_lfo_weights_favour_the_power_law_on_a_pure_power_law():
 
 @pytest.mark.slow
 def test_on_pure_power_laws_lfo_favours_the_power_law_more_often_than_loo():
-    # the broken law nests the power law, so on one curve either may win narrowly; over several the
-    # forecasts of the later points should favour the simpler law (4 curves: LFO 0.81, LOO 0.61 on average)
+    # the broken law nests the power law, so on one curve either may win, and both weights are often 0 or 1;
+    # over several curves the forecasts of the later points favour the simpler law. Four curves were too
+    # few: after a dependency update both rules gave the power law 0.75 on seeds 0-3. On seeds 0-11,
+    # LFO 0.745 and LOO 0.551 (0.711 / 0.576 on 0-7, 0.809 / 0.605 on 0-15)
     lfo, loo = [], []
-    for seed in range(4):
+    for seed in range(12):
         st = bs.fit(power_curve(seed=seed), law="auto", x="x", y="y", seed=seed, **SAMPLING)
         table = st.weights_table().set_index("law")
         lfo.append(table.loc["power", "weight"])
         loo.append(table.loc["power", "weight_loo"])
-    assert np.mean(lfo) > 0.7 and np.mean(lfo) > np.mean(loo)
+    assert np.mean(lfo) > 0.7 and np.mean(lfo) > np.mean(loo) + 0.1
 
 
 @pytest.mark.filterwarnings("ignore::bayescale.errors.SamplingWarning")  # Pareto k at 300 draws: LOO's own caveat
