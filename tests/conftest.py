@@ -1,3 +1,5 @@
+import time
+
 import matplotlib
 import pytest
 
@@ -24,6 +26,38 @@ def pytest_collection_modifyitems(config, items):
         return (2, LAST.index(name)) if name in LAST else (1, 0)
 
     items.sort(key=rank)  # stable: each file's tests stay in order, other files in collection order
+
+
+_STARTED = time.perf_counter()
+
+
+def machine_reference_seconds() -> float:
+    """Seconds this machine takes for the baseline a user would otherwise run: the least-squares power
+    law with a 1000-draw residual bootstrap on 20 points (the benchmarks' baseline)."""
+    import numpy as np
+
+    from bayescale.workflows.baselines import power_ls_bootstrap
+
+    x = np.logspace(6, 10, 20)
+    y = (0.5 + 300 * x**-0.3) * np.exp(0.02 * np.random.default_rng(0).standard_normal(20))
+    started = time.perf_counter()
+    power_ls_bootstrap(x, y, [1e11])
+    return time.perf_counter() - started
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The run's wall time in units of :func:`machine_reference_seconds`.
+
+    The suite's seconds move by a factor of two between days on the same machine (the reference took
+    0.9-1.2 s on some days, 2.2 s on others); the ratio is what to compare between runs.
+    """
+    ran = sum(len(terminalreporter.stats.get(outcome, [])) for outcome in ("passed", "failed"))
+    if hasattr(config, "workerinput") or ran < 100:  # whole runs only: it costs 2-3 s
+        return
+    wall = time.perf_counter() - _STARTED
+    reference = machine_reference_seconds()
+    terminalreporter.write_line(f"machine reference (least squares + 1000 bootstrap, 20 points): {reference:.2f} s; "
+                                f"this run {wall:.0f} s = {wall / reference:.0f} references")
 
 
 FAST = {"draws": 300, "tune": 400, "chains": 2, "progress": False, "cores": 1}
