@@ -222,6 +222,7 @@ def sample(model, *, method: str, draws: int, tune: int, chains: int, seed: int,
     import os
 
     import pymc as pm
+    import pytensor
 
     from bayescale.core import heap
     from bayescale.fitting.compiled import python_mode
@@ -244,4 +245,6 @@ def sample(model, *, method: str, draws: int, tune: int, chains: int, seed: int,
             return idata
         approx = pm.fit(n=advi_steps, method="advi", random_seed=seed, progressbar=progress,
                         start=dict(initvals or {}))
-        return approx.sample(draws=draws * chains, random_seed=seed)
+        # the draws and their deterministics are computed once: NumPy's ufuncs, not a numba program
+        with pytensor.config.change_flags(mode="FAST_COMPILE"):
+            return approx.sample(draws=draws * chains, random_seed=seed)
