@@ -9,6 +9,7 @@ import pymc as pm
 import xarray as xr
 
 from bayescale.core import heap
+from bayescale.fitting.compiled import python_mode
 from bayescale.fitting.quiet import quiet_pymc
 
 
@@ -44,8 +45,13 @@ def sample_model(
             nuts_sampler=sampler,
             target_accept=target_accept,
             compute_convergence_checks=False,
+            var_names=[rv.name for rv in model.free_RVs],
         )
-        pm.compute_log_likelihood(idata, model=model, progressbar=False)
+        # run once over all draws: NumPy's ufuncs, not numba programs compiled for one call each
+        mode = {"mode": python_mode()}
+        pm.compute_deterministics(idata.posterior, model=model, extend_dataset=True, progressbar=False,
+                                  compile_kwargs=mode)
+        pm.compute_log_likelihood(idata, model=model, progressbar=False, compile_kwargs=mode)
     return idata
 
 
