@@ -47,12 +47,20 @@ def sample_model(
             compute_convergence_checks=False,
             var_names=[rv.name for rv in model.free_RVs],
         )
-        # run once over all draws: NumPy's ufuncs, not numba programs compiled for one call each
-        mode = {"mode": python_mode()}
-        pm.compute_deterministics(idata.posterior, model=model, extend_dataset=True, progressbar=False,
-                                  compile_kwargs=mode)
-        pm.compute_log_likelihood(idata, model=model, progressbar=False, compile_kwargs=mode)
+        add_deterministics(idata, model)
+        pm.compute_log_likelihood(idata, model=model, progressbar=False, compile_kwargs={"mode": python_mode()})
     return idata
+
+
+def add_deterministics(idata: xr.DataTree, model: pm.Model) -> None:
+    """Compute ``model``'s deterministics from the traced free variables into ``idata.posterior``.
+
+    Sample with ``var_names=[free variables]`` and call this after: a graph run once over all draws
+    is cheaper with NumPy's ufuncs (:func:`~bayescale.fitting.compiled.python_mode`) than as a numba
+    program compiled for that one call.
+    """
+    pm.compute_deterministics(idata.posterior, model=model, extend_dataset=True, progressbar=False,
+                              compile_kwargs={"mode": python_mode()})
 
 
 def sample_fit(

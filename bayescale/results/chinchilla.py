@@ -212,14 +212,8 @@ class ChinchillaFit(ScalingFit):
 
     def prior_predictive(self, draws: int = 500, *, prob: float = 0.9, seed: int | None = None) -> pd.DataFrame:
         """Where the priors alone put each observation (median, interval, inside)."""
-        import pymc as pm
-
         prob = check_prob(prob)
-        with self.build_model():
-            # one call for all draws: NumPy's ufuncs (FAST_COMPILE) instead of a numba program compiled for it
-            prior = pm.sample_prior_predictive(draws=draws, random_seed=self.config.seed if seed is None else seed,
-                                               compile_kwargs={"mode": "FAST_COMPILE"})
-        sims = flat(prior["prior_predictive"].to_dataset(), "y_obs")
+        sims = self._prior_predictive_draws(draws, seed)
         with np.errstate(over="ignore"):  # heavy-tailed prior draws may overflow to inf: fine for quantiles
             sims = (sims if self.config.noise == "normal" else np.exp(sims)) * self.data.y_scale
         frame = pd.DataFrame({"params": self.data.params, "tokens": self.data.tokens, "loss": self.data.y,

@@ -289,20 +289,23 @@ class ScalingFit:
         """Rebuild the PyMC model from the data and configuration."""
         return law_spec(self.config.law).function("build_model")(self.data, self.config)
 
+    def _prior_predictive_draws(self, draws: int, seed: int | None) -> np.ndarray:
+        """Draws of ``y_obs`` from the priors alone, on the model's scale: (draws, observations)."""
+        import pymc as pm
+
+        with self.build_model():  # one call for all draws: NumPy's ufuncs (FAST_COMPILE), not a numba program
+            prior = pm.sample_prior_predictive(draws=draws, random_seed=self.config.seed if seed is None else seed,
+                                               compile_kwargs={"mode": "FAST_COMPILE"})
+        return flat(prior["prior_predictive"].to_dataset(), "y_obs")
+
     def prior_predictive(self, draws: int = 500, *, prob: float = 0.9, seed: int | None = None) -> pd.DataFrame:
         """Prior predictive check: where the priors alone put each observation.
 
         Returns one row per observation with the observed value, the prior predictive
         median and central interval, and whether the observation falls inside it.
         """
-        import pymc as pm
-
         prob = check_prob(prob)
-        with self.build_model():
-            # one call for all draws: NumPy's ufuncs (FAST_COMPILE) instead of a numba program compiled for it
-            prior = pm.sample_prior_predictive(draws=draws, random_seed=self.config.seed if seed is None else seed,
-                                               compile_kwargs={"mode": "FAST_COMPILE"})
-        sims = flat(prior["prior_predictive"].to_dataset(), "y_obs")
+        sims = self._prior_predictive_draws(draws, seed)
         if self.config.law == "sigmoid":  # counts out of n, or accuracies: back to accuracy
             from bayescale.laws.sigmoid import trials_array
 

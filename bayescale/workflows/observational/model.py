@@ -225,8 +225,8 @@ def sample(model, *, method: str, draws: int, tune: int, chains: int, seed: int,
     import pytensor
 
     from bayescale.core import heap
-    from bayescale.fitting.compiled import python_mode
     from bayescale.fitting.quiet import quiet_pymc
+    from bayescale.fitting.sampling import add_deterministics
 
     if method not in ("nuts", "advi"):
         raise LawError(f"method must be 'nuts' or 'advi', got {method!r}")
@@ -240,8 +240,7 @@ def sample(model, *, method: str, draws: int, tune: int, chains: int, seed: int,
                               random_seed=seed, progressbar=progress, target_accept=0.9, init="adapt_diag",
                               initvals=dict(initvals or {}), compute_convergence_checks=False,
                               var_names=[rv.name for rv in model.free_RVs])
-            pm.compute_deterministics(idata.posterior, model=model, extend_dataset=True, progressbar=False,
-                                      compile_kwargs={"mode": python_mode()})
+            add_deterministics(idata, model)
             return idata
         approx = pm.fit(n=advi_steps, method="advi", random_seed=seed, progressbar=progress,
                         start=dict(initvals or {}))
