@@ -198,8 +198,10 @@ def test_processes_compiling_into_one_empty_cache_at_once_neither_corrupt_it_nor
     assert cold[0]["draws"] == cold[1]["draws"]
     for run in cold:
         assert run["disk"]["compiled"] + run["disk"]["loaded"] == 2 and run["disk"]["fallback"] == 0, run
+        assert run["disk"]["graphs_saved"] + run["disk"]["graphs_loaded"] == 1, run
     assert sum(run["disk"]["compiled"] for run in cold) >= 2, cold
     assert any(p.name.startswith("string.bayescale_logp") for p in (tmp_path / "numba").iterdir())
-    warm = _result(_start(tmp_path))  # a later process reads the shared cache
+    assert len(list((tmp_path / "bayescale_graphs").glob("*.pkl"))) == 1
+    warm = _result(_start(tmp_path))  # a later process reads the shared cache: no compile, no rewrite
     assert warm["draws"] == cold[0]["draws"]
-    assert warm["disk"] == {"compiled": 0, "loaded": 2, "fallback": 0}
+    assert warm["disk"] == {"compiled": 0, "loaded": 2, "fallback": 0, "graphs_saved": 0, "graphs_loaded": 1}

@@ -32,7 +32,7 @@ import pickle
 import threading
 from typing import Any
 
-_STATS = {"compiled": 0, "loaded": 0, "fallback": 0}
+_STATS = {"compiled": 0, "loaded": 0, "fallback": 0, "graphs_saved": 0, "graphs_loaded": 0}
 _LOCK = threading.Lock()
 VERSION = 1  # bump when the generated source changes meaning without changing its text
 
@@ -197,6 +197,33 @@ def _callbacks(n_dim, n_expanded, logp_pt, expand_pt, user_data, shared_var_keys
     return out
 
 
+def _functions(model, pymc_initial_point_fn) -> tuple:
+    """``nutpie.compile_pymc._make_functions`` for the numba backend, its rewritten graphs from disk when there."""
+    import pytensor
+    from nutpie.compile_pymc import _compute_shapes, _make_functions, _rv_dict_to_flat_array_wrapper
+
+    from bayescale.fitting import graph_cache
+
+    key = graph_cache.graph_key(model, _compute_shapes(model)) if pytensor.config.numba__cache else None
+    loaded = graph_cache.load(key, model, {"logp": "NUMBA", "expand": "NUMBA"}) if key else None
+    if loaded is not None:
+        functions, meta = loaded
+        _count("graphs_loaded")
+        names, _slices, shapes = meta["shape_info"]
+        n_free = len(model.free_RVs)
+        initial_point_fn = _rv_dict_to_flat_array_wrapper(pymc_initial_point_fn, names=names[:n_free],
+                                                          shapes=shapes[:n_free])
+        return (meta["n_dim"], meta["n_expanded"], functions["logp"], functions["expand"], initial_point_fn,
+                meta["shape_info"], meta["reparameterized"])
+    out = _make_functions(model, mode="NUMBA", compute_grad=True, join_expanded=True,
+                          pymc_initial_point_fn=pymc_initial_point_fn)
+    n_dim, n_expanded, logp_pt, expand_pt, _, shape_info, reparameterized = out
+    meta = {"n_dim": n_dim, "n_expanded": n_expanded, "shape_info": shape_info, "reparameterized": reparameterized}
+    if key is not None and graph_cache.save(key, model, {"logp": logp_pt, "expand": expand_pt}, meta):
+        _count("graphs_saved")
+    return out
+
+
 def compile_model(model: Any) -> Any:
     """``nutpie.compile_pymc_model(model, backend="numba")`` with disk-cached callbacks.
 
@@ -215,7 +242,8 @@ def compile_model(model: Any) -> Any:
     try:
         from nutpie.compile_pymc import (
             CompiledPyMCModel,
-            _make_functions,
+            _compute_shapes,  # noqa: F401 -- used by _functions; imported here to fall back early if it moved
+            _make_functions,  # noqa: F401
             _prepare_dims_and_coords,
             _wrap_with_lock,
             make_user_data,
@@ -231,9 +259,8 @@ def compile_model(model: Any) -> Any:
         model=model, overrides=None, default_strategy="support_point", jitter_rvs=set(model.free_RVs),
         return_transformed=True,
     ))
-    n_dim, n_expanded, logp_pt, expand_pt, initial_point_fn, shape_info, reparameterized = _make_functions(
-        model, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=initial_point_fn,
-    )
+    n_dim, n_expanded, logp_pt, expand_pt, initial_point_fn, shape_info, reparameterized = _functions(
+        model, initial_point_fn)
     shared_data, shared_var_keys = {}, {}
     for var in [*logp_pt.get_shared(), *expand_pt.get_shared()]:
         if var in shared_var_keys:
