@@ -1,4 +1,4 @@
-"""Packages the ``bayescale`` script defers until it uses them (bayescale.core.deferred)."""
+"""Packages the ``bayescale`` script and its local workers defer until they use them (bayescale.core.deferred)."""
 
 import subprocess
 import sys
@@ -70,3 +70,20 @@ def test_the_console_script_defers_pymc_extras_and_arviz_and_both_still_work(pac
     """, package)
     assert out == ["Deferred_arviz", "Deferred_pymc_extras", "Normal", "False", "arviz_base.io_dict",
                    "True", "True", "True"]
+
+
+def _import_a_prior(_payload):
+    import sys
+
+    from pymc_extras.prior import Prior
+
+    return Prior("Normal").distribution, "pymc_extras.inference" in sys.modules, "arviz_plots" in sys.modules
+
+
+def test_local_workers_defer_them_too():
+    # a worker is bayescale's own process: it imports pymc_extras.prior without pymc_extras' __init__
+    # (pathfinder, the arviz meta-package, matplotlib), 1.5-3.5 s of every worker's start
+    from bayescale.workflows.executors import LocalExecutor
+
+    results = dict(LocalExecutor(workers=1).map_unordered(_import_a_prior, [("a", None)]))
+    assert results == {"a": ("Normal", False, False)}

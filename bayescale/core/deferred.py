@@ -9,8 +9,9 @@ console script (:func:`defer_heavy_packages`) registers both packages without ru
 the real ``__init__`` then, so nothing behaves differently except when it loads. The two names
 nutpie asks of ``arviz`` are served by arviz-base, where ``arviz`` takes them from.
 
-Like :mod:`bayescale.core.heap`, this acts only in the script's own process: a library must not
-change how a user's session imports.
+Like :mod:`bayescale.core.heap`, this acts only in bayescale's own processes (the script's, and
+the workers of :class:`bayescale.workflows.executors.LocalExecutor`): a library must not change
+how a user's session imports.
 """
 
 from __future__ import annotations

@@ -104,6 +104,9 @@ def _watch_driver() -> None:
 
 
 def _init_worker() -> None:
+    from bayescale.core import deferred
+
+    deferred.defer_heavy_packages()  # a worker is bayescale's own process: skip what the fits never use
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     die_with_parent()
     _watch_driver()
