@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -70,3 +71,8 @@ def test_rebuilt_graphs_give_the_same_draws_and_an_unreadable_entry_is_rewritten
     again = disk_cache_info()
     assert again["graphs_loaded"] == after["graphs_loaded"] and again["graphs_saved"] == after["graphs_saved"] + 1
     assert entry.read_bytes() != b"not a pickle"
+
+    entry.write_bytes(pickle.dumps({"logp": "a pickle of something else"}))  # another layout, say
+    cache_clear()
+    assert _digest(bayescale.fit(df, x="n", y="loss", seed=4, **TINY)) == reference
+    assert disk_cache_info()["graphs_saved"] == again["graphs_saved"] + 1

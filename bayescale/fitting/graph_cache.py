@@ -182,20 +182,20 @@ def load(key: str, model, modes: dict[str, Any]) -> tuple[dict[str, Any], dict[s
     from pytensor.graph.fg import FunctionGraph
 
     path = folder() / f"{key}.pkl"
+    if not path.exists():
+        return None
     try:
         with open(path, "rb") as f:
             stored = _Unpickler(f, _shared(model)).load()
-    except FileNotFoundError:
+        functions = {}
+        for name, mode in modes.items():
+            ins, outs, fg_inputs, fg_outputs, update_mapping = stored[name]
+            fgraph = FunctionGraph(fg_inputs, fg_outputs, clone=False)
+            fgraph.update_mapping = update_mapping
+            functions[name] = FunctionMaker(
+                inputs=ins, outputs=outs, fgraph=fgraph, mode=mode, on_unused_input="ignore",
+                accept_inplace=True, no_fgraph_prep=True,  # the graph is already rewritten
+            ).create([i.value for i in ins])
+        return functions, stored["meta"]
+    except Exception:  # noqa: BLE001 -- an unreadable entry (truncated, foreign, another layout): rewrite instead
         return None
-    except Exception:  # noqa: BLE001 -- an unreadable entry (older library, truncated disk): rewrite instead
-        return None
-    functions = {}
-    for name, mode in modes.items():
-        ins, outs, fg_inputs, fg_outputs, update_mapping = stored[name]
-        fgraph = FunctionGraph(fg_inputs, fg_outputs, clone=False)
-        fgraph.update_mapping = update_mapping
-        functions[name] = FunctionMaker(
-            inputs=ins, outputs=outs, fgraph=fgraph, mode=mode, on_unused_input="ignore",
-            accept_inplace=True, no_fgraph_prep=True,  # the graph is already rewritten
-        ).create([i.value for i in ins])
-    return functions, stored["meta"]
