@@ -31,10 +31,7 @@ def _key(df: pd.DataFrame, law: str = "power", **settings) -> str:
 
     config, data = law_spec(law).function("prepare")(df, x="n", y="loss", **settings)
     model = build_model(data, config)
-    return graph_key(model, _compute_shapes(model))
-
-
-graph_key = graph_cache.graph_key
+    return graph_cache.graph_key(model, _compute_shapes(model))
 
 
 def test_the_key_is_what_the_graph_is_not_what_the_process_built_before():

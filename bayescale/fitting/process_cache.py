@@ -240,11 +240,12 @@ def compile_model(model: Any) -> Any:
     import nutpie
 
     try:
-        from nutpie.compile_pymc import (
+        from nutpie.compile_pymc import (  # noqa: F401 -- the three helpers of _functions too, to fall back here
             CompiledPyMCModel,
-            _compute_shapes,  # noqa: F401 -- used by _functions; imported here to fall back early if it moved
-            _make_functions,  # noqa: F401
+            _compute_shapes,
+            _make_functions,
             _prepare_dims_and_coords,
+            _rv_dict_to_flat_array_wrapper,
             _wrap_with_lock,
             make_user_data,
         )
