@@ -9,7 +9,8 @@ environment) and prints the medians of wall and CPU seconds and their ratio.
 Cases: the ``bayescale fit`` CLI on a 20-point power law, and ``bayescale.fit`` of the broken
 law (30 points) and of the sigmoid (15 models), 1000 + 1000 draws x 4 chains, warm disk caches.
 
-Run: ``./dev python benchmarks/bench_fresh_ab.py --base a4d692f [--reps 5]``
+Run: ``./dev python benchmarks/bench_fresh_ab.py --base a4d692f [--reps 5] [--only CLI]`` (``--only``: the
+cases whose name contains that text).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, help="commit to compare against")
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -75,6 +77,8 @@ def main(argv=None) -> None:
                                                                                                           index=False)
             rows = []
             for name, command in cases(csv).items():
+                if args.only not in name:
+                    continue
                 versions = {"base": str(base), "this tree": None}
                 for path in versions.values():  # warm each version's entries in the disk caches
                     run(command, path, tmp)

@@ -87,3 +87,51 @@ def test_local_workers_defer_them_too():
 
     results = dict(LocalExecutor(workers=1).map_unordered(_import_a_prior, [("a", None)]))
     assert results == {"a": ("Normal", False, False)}
+
+
+def test_xarray_tells_dask_arrays_apart_without_importing_dask(package):
+    # xarray imports dask.array (0.6-0.9 s) to ask whether a numpy array is a dask array
+    out = run("""
+        import sys
+        from bayescale.core.deferred import defer_dask_checks
+        print(defer_dask_checks(), defer_dask_checks())
+        import numpy as np, xarray as xr
+        from xarray.namedarray.utils import is_duck_dask_array
+        plain = xr.Dataset({"a": ("x", np.zeros(3))}, coords={"x": [0, 1, 2]})
+        print("dask" in sys.modules, is_duck_dask_array(np.zeros(2)), plain.chunks == {})
+        import dask.array
+        lazy = xr.DataArray(dask.array.zeros((4,), chunks=2), dims="x")
+        print(lazy.chunks, isinstance(lazy.data, dask.array.Array), is_duck_dask_array(lazy.data))
+        print(float(lazy.sum().compute()), xr.DataArray(np.ones(2)).chunks)
+    """, package)
+    assert out == ["True", "False", "False", "False", "True", "((2,", "2),)", "True", "True", "0.0", "None"]
+
+
+def test_dask_checks_are_left_alone_once_xarray_is_imported(package):
+    out = run("""
+        import sys
+        import xarray
+        from bayescale.core.deferred import defer_dask_checks
+        print(defer_dask_checks(), any(type(f).__name__ == "_AfterImport" for f in sys.meta_path))
+    """, package)
+    assert out == ["False", "False"]
+
+
+def test_the_console_script_fits_without_importing_dask(package, tmp_path):
+    out = run("""
+        import sys, contextlib, io
+        sys.argv = ["bayescale", "--help"]
+        from bayescale.cli import console
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                console()
+        except SystemExit:
+            pass
+        from bayescale.laws.simulate import power_law_data
+        import bayescale as bs
+        fit = bs.fit(power_law_data(offsets=(400.0,), n=8, seed=1), x="params", y="loss", draws=50, tune=50,
+                     chains=1, progress=False)
+        fit.predict([1e10]), fit.summary()
+        print("dask" in sys.modules, "xarray" in sys.modules)
+    """, package)
+    assert out == ["False", "True"]

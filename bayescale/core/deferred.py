@@ -12,14 +12,23 @@ nutpie asks of ``arviz`` are served by arviz-base, where ``arviz`` takes them fr
 Like :mod:`bayescale.core.heap`, this acts only in bayescale's own processes (the script's, and
 the workers of :class:`bayescale.workflows.executors.LocalExecutor`): a library must not change
 how a user's session imports.
+
+xarray asks, for every array it wraps, whether it is a dask array or collection, and where dask
+is installed (the ``dask`` extra) it imports ``dask.array`` and ``dask.base`` to find out: about
+0.7 s of the same process. :func:`defer_dask_checks` answers both questions without importing
+dask for objects that cannot be either, and gives dask's own answer: no object is a dask array
+before ``dask.array`` is imported, and an object without ``__dask_graph__`` is no collection.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.metadata
 import importlib.util
 import sys
 import types
+from collections.abc import Callable
 
 DEFERRED: dict[str, dict[str, str]] = {
     "pymc_extras": {},
@@ -59,6 +68,85 @@ def defer(package: str, served: dict[str, str]) -> bool:
     return True
 
 
+class _IsLoadedDaskArray(type):
+    def __instancecheck__(cls, obj) -> bool:
+        array = sys.modules.get("dask.array")
+        return array is not None and isinstance(obj, array.Array)
+
+
+class LoadedDaskArray(metaclass=_IsLoadedDaskArray):
+    """``isinstance(x, LoadedDaskArray)`` is ``isinstance(x, dask.array.Array)``, without importing dask."""
+
+
+class _AfterImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds module ``name`` as usual, and calls ``then(module)`` once it has run."""
+
+    def __init__(self, name: str, then: Callable[[types.ModuleType], None]):
+        self.name, self.then, self.loader = name, then, None
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        for finder in sys.meta_path:
+            spec = finder.find_spec(fullname, path, target) if hasattr(finder, "find_spec") else None
+            if spec is not None and spec.loader is not None:
+                self.loader, spec.loader = spec.loader, self
+                return spec
+        return None
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        self.loader.exec_module(module)
+        self.then(module)
+
+
+def _answer_dask_without_importing_it(pycompat: types.ModuleType) -> None:
+    cache = getattr(pycompat, "_cached_duck_array_modules", None)
+    entry_type = getattr(pycompat, "DuckArrayModule", None)
+    if not isinstance(cache, dict) or entry_type is None or "dask" in cache or "dask" in sys.modules:
+        return
+    try:
+        version = pycompat.Version(importlib.metadata.version("dask"))
+    except (importlib.metadata.PackageNotFoundError, AttributeError):
+        return  # without dask, xarray's own check is already cheap
+    entry = object.__new__(entry_type)
+    entry.module, entry.version, entry.type, entry.available = None, version, (LoadedDaskArray,), True
+    cache["dask"] = entry
+
+
+def _ask_dask_only_about_collections(utils: types.ModuleType) -> None:
+    ask_dask = getattr(utils, "is_dask_collection", None)
+    if ask_dask is None:
+        return
+
+    def is_dask_collection(x: object) -> bool:
+        if isinstance(x, type) or not hasattr(x, "__dask_graph__"):  # dask.base.is_dask_collection's first test
+            return False
+        return ask_dask(x)
+
+    utils.is_dask_collection = is_dask_collection
+
+
+DASK_CHECKS = {
+    "xarray.namedarray.utils": _ask_dask_only_about_collections,
+    "xarray.namedarray.pycompat": _answer_dask_without_importing_it,
+}
+
+
+def defer_dask_checks() -> bool:
+    """Let xarray tell dask arrays and collections apart without importing dask; False if too late."""
+    hooked = {f.name for f in sys.meta_path if isinstance(f, _AfterImport)}
+    if any(name in sys.modules or name in hooked for name in DASK_CHECKS):
+        return False
+    for name, then in DASK_CHECKS.items():
+        sys.meta_path.insert(0, _AfterImport(name, then))
+    return True
+
+
 def defer_heavy_packages() -> list[str]:
-    """Defer the packages of :data:`DEFERRED` in this process; returns the ones deferred."""
-    return [name for name, served in DEFERRED.items() if defer(name, served)]
+    """Defer the packages of :data:`DEFERRED` and xarray's dask checks in this process; returns what was deferred."""
+    deferred = [name for name, served in DEFERRED.items() if defer(name, served)]
+    return deferred + (["dask"] if defer_dask_checks() else [])
