@@ -23,8 +23,6 @@ before ``dask.array`` is imported, and an object without ``__dask_graph__`` is n
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.metadata
 import importlib.util
 import sys
 import types
@@ -78,8 +76,8 @@ class LoadedDaskArray(metaclass=_IsLoadedDaskArray):
     """``isinstance(x, LoadedDaskArray)`` is ``isinstance(x, dask.array.Array)``, without importing dask."""
 
 
-class _AfterImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Finds module ``name`` as usual, and calls ``then(module)`` once it has run."""
+class _AfterImport:
+    """Finds module ``name`` as usual, and calls ``then(module)`` once it has run (a finder and loader)."""
 
     def __init__(self, name: str, then: Callable[[types.ModuleType], None]):
         self.name, self.then, self.loader = name, then, None
@@ -108,9 +106,11 @@ def _answer_dask_without_importing_it(pycompat: types.ModuleType) -> None:
     entry_type = getattr(pycompat, "DuckArrayModule", None)
     if not isinstance(cache, dict) or entry_type is None or "dask" in cache or "dask" in sys.modules:
         return
+    from importlib import metadata
+
     try:
-        version = pycompat.Version(importlib.metadata.version("dask"))
-    except (importlib.metadata.PackageNotFoundError, AttributeError):
+        version = pycompat.Version(metadata.version("dask"))
+    except (metadata.PackageNotFoundError, AttributeError):
         return  # without dask, xarray's own check is already cheap
     entry = object.__new__(entry_type)
     entry.module, entry.version, entry.type, entry.available = None, version, (LoadedDaskArray,), True
