@@ -13,11 +13,16 @@ Like :mod:`bayescale.core.heap`, this acts only in bayescale's own processes (th
 the workers of :class:`bayescale.workflows.executors.LocalExecutor`): a library must not change
 how a user's session imports.
 
-xarray asks, for every array it wraps, whether it is a dask array or collection, and where dask
-is installed (the ``dask`` extra) it imports ``dask.array`` and ``dask.base`` to find out: about
-0.7 s of the same process. :func:`defer_dask_checks` answers both questions without importing
-dask for objects that cannot be either, and gives dask's own answer: no object is a dask array
-before ``dask.array`` is imported, and an object without ``__dask_graph__`` is no collection.
+Two more packages do work at import that such a process never uses, and
+:func:`shortcut_imports` skips it once the module is imported, giving the same answers:
+
+- xarray asks, for every array it wraps, whether it is a dask array or collection, and where
+  dask is installed (the ``dask`` extra) it imports ``dask.array`` and ``dask.base`` to find out
+  (0.6-0.9 s). The shortcut gives dask's own answer without the import: no object is a dask
+  array before ``dask.array`` is imported, and an object without ``__dask_graph__`` is no
+  collection.
+- SciPy parses the docstrings of about 800 functions as ``scipy.stats`` imports, to add a
+  note on array API support to each (0.4 s). The shortcut keeps the docstrings as written.
 """
 
 from __future__ import annotations
@@ -130,23 +135,54 @@ def _ask_dask_only_about_collections(utils: types.ModuleType) -> None:
     utils.is_dask_collection = is_dask_collection
 
 
-DASK_CHECKS = {
+class _DocAsWritten:
+    """Stands in for SciPy's docstring parser where it only appends a note: the docstring as written."""
+
+    def __init__(self, f):
+        self.doc = getattr(f, "__doc__", None) or ""
+
+    def __getitem__(self, section: str) -> list:
+        return []
+
+    def __str__(self) -> str:
+        return "\n" + self.doc  # SciPy drops the first line, the signature a parsed docstring starts with
+
+
+def _keep_docstrings_as_written(array_api: types.ModuleType) -> None:
+    parser, capabilities = getattr(array_api, "FunctionDoc", None), getattr(array_api, "xp_capabilities", None)
+    if parser is None or capabilities is None:
+        return
+    array_api.FunctionDoc = _DocAsWritten
+
+    def probe():
+        """Probe."""
+
+    try:
+        capabilities(capabilities_table={})(probe)
+        assert probe.__doc__ == "Probe."
+    except Exception:  # SciPy uses the parser in another way now: leave it as it was
+        array_api.FunctionDoc = parser
+
+
+SHORTCUTS = {
     "xarray.namedarray.utils": _ask_dask_only_about_collections,
     "xarray.namedarray.pycompat": _answer_dask_without_importing_it,
+    "scipy._lib._array_api": _keep_docstrings_as_written,
 }
 
 
-def defer_dask_checks() -> bool:
-    """Let xarray tell dask arrays and collections apart without importing dask; False if too late."""
-    hooked = {f.name for f in sys.meta_path if isinstance(f, _AfterImport)}
-    if any(name in sys.modules or name in hooked for name in DASK_CHECKS):
-        return False
-    for name, then in DASK_CHECKS.items():
-        sys.meta_path.insert(0, _AfterImport(name, then))
-    return True
+def shortcut_imports(names=tuple(SHORTCUTS)) -> list[str]:
+    """Apply the shortcuts of these modules (of :data:`SHORTCUTS`) once they import; returns the ones set.
+
+    A module already imported, or already waited for, is left alone.
+    """
+    waiting = {f.name for f in sys.meta_path if isinstance(f, _AfterImport)}
+    todo = [name for name in names if name not in sys.modules and name not in waiting]
+    for name in todo:
+        sys.meta_path.insert(0, _AfterImport(name, SHORTCUTS[name]))
+    return todo
 
 
 def defer_heavy_packages() -> list[str]:
-    """Defer the packages of :data:`DEFERRED` and xarray's dask checks in this process; returns what was deferred."""
-    deferred = [name for name, served in DEFERRED.items() if defer(name, served)]
-    return deferred + (["dask"] if defer_dask_checks() else [])
+    """Defer the packages of :data:`DEFERRED` and set the import shortcuts in this process; returns their names."""
+    return [name for name, served in DEFERRED.items() if defer(name, served)] + shortcut_imports()
