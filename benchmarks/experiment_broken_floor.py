@@ -19,8 +19,9 @@ Printed per curve and coordinates: seconds of nutpie's sampling, leapfrog steps 
 kept draws, divergences, min bulk ESS per draw, and the posterior of log E and alpha_1 (the
 first three sets must agree).
 
-Measured on 2026-12-02 (stop 28): steps 121-141k (plain), 122-137k (top), 126-145k
-(straight), 64-88k (fixed floor); ESS per draw 0.08-0.12, 0.08-0.14, 0.08-0.15, 0.17-0.30.
+Measured on 2026-12-02 (stop 28), this script: leapfrog steps 127.5-132.9k (plain), 128.4-142.0k
+(top), 133.8-164.8k (straight), 61.5-78.3k (fixed floor); min ESS per draw 0.10-0.13, 0.09-0.15,
+0.07-0.13 and 0.13-0.34; no divergences.
 
 Run: ``./dev python benchmarks/experiment_broken_floor.py [--draws 1000]``
 """
