@@ -20,8 +20,22 @@ def package(tmp_path):
     return tmp_path
 
 
-def run(code: str, path) -> list[str]:
-    script = f"import sys; sys.path.insert(0, {str(path)!r})\n" + textwrap.dedent(code)
+# what the `bayescale` script does first, in a process of its own
+AFTER_THE_CONSOLE_SCRIPT = """
+import sys, contextlib, io
+sys.argv = ["bayescale", "--help"]
+from bayescale.cli import console
+try:
+    with contextlib.redirect_stdout(io.StringIO()):
+        console()
+except SystemExit:
+    pass
+"""
+
+
+def run(code: str, path, *, after_the_console_script: bool = False) -> list[str]:
+    code = (AFTER_THE_CONSOLE_SCRIPT if after_the_console_script else "") + textwrap.dedent(code)
+    script = f"import sys; sys.path.insert(0, {str(path)!r})\n" + code
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
 
 
@@ -54,20 +68,12 @@ def test_a_failing_init_fails_as_an_import_would_and_leaves_no_half_module(packa
 
 def test_the_console_script_defers_pymc_extras_and_arviz_and_both_still_work(package):
     out = run("""
-        import sys, contextlib, io
-        sys.argv = ["bayescale", "--help"]
-        from bayescale.cli import console
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                console()
-        except SystemExit:
-            pass
         import arviz, pymc_extras
         print(type(arviz).__name__, type(pymc_extras).__name__)
         from pymc_extras.prior import Prior
         print(Prior("Normal").distribution, "arviz_plots" in sys.modules, arviz.from_dict.__module__)
         print(callable(arviz.plot_forest), "arviz_plots" in sys.modules, callable(pymc_extras.fit_pathfinder))
-    """, package)
+    """, package, after_the_console_script=True)
     assert out == ["Deferred_arviz", "Deferred_pymc_extras", "Normal", "False", "arviz_base.io_dict",
                    "True", "True", "True"]
 
@@ -140,14 +146,6 @@ def test_scipy_keeps_its_docstrings_as_written_and_computes_the_same(package):
 
 def test_the_console_script_fits_without_importing_dask_or_scipys_notes(package, tmp_path):
     out = run("""
-        import sys, contextlib, io
-        sys.argv = ["bayescale", "--help"]
-        from bayescale.cli import console
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                console()
-        except SystemExit:
-            pass
         from bayescale.laws.simulate import power_law_data
         import bayescale as bs
         fit = bs.fit(power_law_data(offsets=(400.0,), n=8, seed=1), x="params", y="loss", draws=50, tune=50,
@@ -155,5 +153,5 @@ def test_the_console_script_fits_without_importing_dask_or_scipys_notes(package,
         fit.predict([1e10]), fit.summary()
         from scipy import stats
         print("dask" in sys.modules, "xarray" in sys.modules, "Array API" in stats.rankdata.__doc__)
-    """, package)
+    """, package, after_the_console_script=True)
     assert out == ["False", "True", "False"]
