@@ -131,8 +131,8 @@ def create_broken_model(
         hi = pm.Data("break_hi", float(window[1]))
         span = (hi - lo) / (1 + 2 * MARGIN)
         alpha = priors["alpha"].create_variable("alpha")
-        position = _break_position(priors["break_position"], k)
-        log_break = pm.Deterministic("log_break", lo + (hi - lo) * pt.cumsum(position)[:k], dims="break")
+        log_break = pm.Deterministic("log_break", lo + (hi - lo) * _break_shares(priors["break_position"], k),
+                                     dims="break")
         share = priors["sharpness"].create_variable("sharpness")
         width = pm.Deterministic("width", span * (SHARP_MIN + (SHARP_MAX - SHARP_MIN) * share), dims="break")
         log_a = _centred("log_A", priors, n_groups)
@@ -151,16 +151,21 @@ def create_broken_model(
     return model
 
 
-def _break_position(prior, k: int):
-    """``break_position`` (dims ``segment``): a Dirichlet, or with one break its first share as a Beta."""
+def _break_shares(prior, k: int):
+    """The share of the break window before each of the ``k`` breaks, with ``break_position`` (dims ``segment``).
+
+    ``break_position`` is a Dirichlet, or with one break its first share as a Beta, which the
+    log density then uses directly.
+    """
     import pymc as pm
     import pytensor.tensor as pt
 
     a = prior.parameters.get("a")
     if k > 1 or prior.distribution != "Dirichlet" or not isinstance(a, list | tuple | np.ndarray) or len(a) != 2:
-        return prior.create_variable("break_position")
+        return pt.cumsum(prior.create_variable("break_position"))[:k]
     first = pm.Beta("break_fraction", float(a[0]), float(a[1]))  # constants, as the Dirichlet's were
-    return pm.Deterministic("break_position", pt.stack([first, 1.0 - first]), dims="segment")
+    pm.Deterministic("break_position", pt.stack([first, 1.0 - first]), dims="segment")
+    return first[None]
 
 
 def _centred(name: str, priors: Mapping[str, Any], n_groups: int):
