@@ -54,7 +54,7 @@ def test_bnsl_form_equals_the_anchored_form_used_in_the_model():
 
 
 def test_one_break_samples_the_dirichlets_first_share_as_a_beta_with_the_same_density(monkeypatch):
-    # the model's gradient through PyMC's simplex transform cost 1.4x as much per evaluation; its
+    # the model's gradient through PyMC's simplex transform cost about twice as much per evaluation; its
     # coordinate for two parts is half the Beta's log-odds, so the densities differ by log 2 exactly
     import pytensor.tensor as pt
 

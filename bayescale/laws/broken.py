@@ -18,7 +18,7 @@ Priors that keep it identifiable:
   :math:`p \sim \mathrm{Dirichlet}(2, \ldots, 2)`: ordered, away from the edges, and never
   in the far extrapolation where the data say nothing about them. With one break the model
   samples :math:`p_1 \sim \mathrm{Beta}(a_1, a_2)` (``break_fraction``), the same distribution
-  as a Dirichlet's first component, whose log density with gradient costs about 30% less than
+  as a Dirichlet's first component, whose log density with gradient costs about half of that
   through PyMC's simplex transform; ``break_position`` is then :math:`(p_1, 1 - p_1)`;
 - sharpness :math:`f_i = \mathrm{span} \cdot (0.02 + 0.48\, s_i)`, :math:`s_i \sim
   \mathrm{Beta}(2, 4)`: between 2% and half of the observed log range, so a bend is neither
