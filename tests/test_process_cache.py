@@ -67,3 +67,55 @@ def test_the_callbacks_read_each_containers_pointer_size_and_shape_where_nutpie_
         assert flat[size] == value.size
         assert tuple(int(flat[w]) for w in shape) == value.shape
         assert dtype == value.dtype.name
+
+
+@pytest.mark.parametrize("law", ["power", "broken"])
+def test_initial_points_and_shapes_are_pymcs_and_nutpies_without_the_c_machinery(law):
+    from nutpie.compile_pymc import _compute_shapes
+    from pymc.initial_point import make_initial_point_fn
+
+    from bayescale.fitting.initial_point import initial_point_function, variable_shapes
+    from bayescale.laws.simulate import power_law_data
+
+    if law == "power":
+        model = _model()
+    else:
+        from bayescale.core.config import FitConfig
+        from bayescale.data.curves import prepare
+        from bayescale.fitting.single import build_model
+        from bayescale.laws.broken import default_priors
+        from bayescale.laws.priors import priors_to_dict
+
+        df = power_law_data(offsets=(40.0, 60.0), n=12, seed=2)
+        config = FitConfig(law="broken", x="params", y="loss", group="group", seed=1).validate()
+        data = prepare(df, x="params", y="loss", group="group", law="broken")
+        config.x_ref, config.y_scale = data.x_ref, data.y_scale
+        config.priors = priors_to_dict(default_priors(data, config))
+        model = build_model(data, config)
+    theirs = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
+    ours = initial_point_function(model, jitter=True)
+    for seed in (0, 5, 123):
+        a, b = theirs(seed), ours(seed)
+        assert list(a) == list(b)
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name])
+    shapes = variable_shapes(model, ours(0))
+    expected = _compute_shapes(model)
+    assert list(shapes) == list(expected) and len(shapes) > len(model.free_RVs)
+    for name in shapes:
+        np.testing.assert_array_equal(shapes[name], expected[name])
+
+
+def test_a_fit_of_a_structure_on_disk_never_imports_pytensors_c_virtual_machine():
+    # the C lazy linker imports setuptools (0.2 s) and, on an empty cache, compiles C (about 1 s).
+    # The first process may compile the structure: a miss still computes shapes through nutpie's own code.
+    import subprocess
+    import sys
+
+    code = ("import sys, bayescale as bs\nfrom bayescale.laws.simulate import power_law_data\n"
+            "bs.fit(power_law_data(offsets=(400.0,), n=12, seed=1), x='params', y='loss', seed=7, draws=50, "
+            "tune=50, chains=2, progress=False)\n"
+            "print([m for m in ('pytensor.link.c.cvm', 'pytensor.link.c.exceptions', 'setuptools') if m in sys.modules])")
+    subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split()[-1] == "[]"

@@ -200,11 +200,13 @@ def _callbacks(n_dim, n_expanded, logp_pt, expand_pt, user_data, shared_var_keys
 def _functions(model, pymc_initial_point_fn) -> tuple:
     """``nutpie.compile_pymc._make_functions`` for the numba backend, its rewritten graphs from disk when there."""
     import pytensor
-    from nutpie.compile_pymc import _compute_shapes, _make_functions, _rv_dict_to_flat_array_wrapper
+    from nutpie.compile_pymc import _make_functions, _rv_dict_to_flat_array_wrapper
 
     from bayescale.fitting import graph_cache
+    from bayescale.fitting.initial_point import variable_shapes
 
-    key = graph_cache.graph_key(model, _compute_shapes(model)) if pytensor.config.numba__cache else None
+    key = (graph_cache.graph_key(model, variable_shapes(model, pymc_initial_point_fn(0)))
+           if pytensor.config.numba__cache else None)
     loaded = graph_cache.load(key, model, {"logp": "NUMBA", "expand": "NUMBA"}) if key else None
     if loaded is not None:
         functions, meta = loaded
@@ -240,9 +242,8 @@ def compile_model(model: Any) -> Any:
     import nutpie
 
     try:
-        from nutpie.compile_pymc import (  # noqa: F401 -- the three helpers of _functions too, to fall back here
+        from nutpie.compile_pymc import (  # noqa: F401 -- the helpers of _functions too, to fall back here
             CompiledPyMCModel,
-            _compute_shapes,
             _make_functions,
             _prepare_dims_and_coords,
             _rv_dict_to_flat_array_wrapper,
@@ -253,13 +254,11 @@ def compile_model(model: Any) -> Any:
         _count("fallback")
         return nutpie.compile_pymc_model(model, backend="numba")
     import numpy as np
-    from pymc.initial_point import make_initial_point_fn
 
-    # compile_pymc_model's defaults for the numba backend
-    initial_point_fn = _wrap_with_lock(make_initial_point_fn(
-        model=model, overrides=None, default_strategy="support_point", jitter_rvs=set(model.free_RVs),
-        return_transformed=True,
-    ))
+    from bayescale.fitting.initial_point import initial_point_function
+
+    # compile_pymc_model's defaults for the numba backend: support points, every free variable jittered
+    initial_point_fn = _wrap_with_lock(initial_point_function(model, jitter=True))
     n_dim, n_expanded, logp_pt, expand_pt, initial_point_fn, shape_info, reparameterized = _functions(
         model, initial_point_fn)
     shared_data, shared_var_keys = {}, {}
