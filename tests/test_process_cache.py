@@ -106,16 +106,22 @@ def test_initial_points_and_shapes_are_pymcs_and_nutpies_without_the_c_machinery
         np.testing.assert_array_equal(shapes[name], expected[name])
 
 
-def test_a_fit_of_a_structure_on_disk_never_imports_pytensors_c_virtual_machine():
-    # the C lazy linker imports setuptools (0.2 s) and, on an empty cache, compiles C (about 1 s).
+def test_a_fit_of_a_structure_on_disk_loads_no_c_virtual_machine_and_leaves_no_temporary_files(tmp_path):
+    # The C lazy linker imports setuptools (0.2 s) and, on an empty cache, compiles C (about 1 s).
+    # PyTensor wrote each numba function's source to a new temporary file, never removed.
     # The first process may compile the structure: a miss still computes shapes through nutpie's own code.
+    import os
     import subprocess
     import sys
 
     code = ("import sys, bayescale as bs\nfrom bayescale.laws.simulate import power_law_data\n"
             "bs.fit(power_law_data(offsets=(400.0,), n=12, seed=1), x='params', y='loss', seed=7, draws=50, "
             "tune=50, chains=2, progress=False)\n"
-            "print([m for m in ('pytensor.link.c.cvm', 'pytensor.link.c.exceptions', 'setuptools') if m in sys.modules])")
+            "print([m for m in ('pytensor.link.c.cvm', 'pytensor.link.c.exceptions', 'setuptools')\n"
+            "       if m in sys.modules])")
     subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    (tmp_path / "tmp").mkdir()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "TMPDIR": str(tmp_path / "tmp")}).stdout
     assert out.split()[-1] == "[]"
+    assert list((tmp_path / "tmp").iterdir()) == []
