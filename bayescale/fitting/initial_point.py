@@ -2,11 +2,12 @@
 
 nutpie needs two small programs besides the log density: a seeded function giving each
 chain's jittered starting point, and the shapes of the variables it stores. PyMC and nutpie
-compile both in PyTensor's ``FAST_COMPILE`` mode, whose virtual machine first imports the C
-lazy linker: ``setuptools`` at every start (about 0.2 s of a fresh ``bayescale fit``), and on
-an empty compile cache a C compilation (about 1 s). Both programs run once per fit and are
-tiny, so here they run op by op in Python instead (``FAST_COMPILE``'s own rewrites, its own
-Python implementations of each op): the same values, without the C machinery.
+compile both in PyTensor's ``FAST_COMPILE`` mode, whose virtual machine first loads the C
+lazy linker, and with it ``setuptools`` (0.2 s under ``python -X importtime``; a C compile where
+the compile cache is empty). Both programs run once per fit and are tiny, so here they run op
+by op in Python instead (``FAST_COMPILE``'s own rewrites, its own Python implementations of each
+op): the same values, without the C machinery. A structure whose graphs are not on disk yet is
+still rewritten by nutpie's own code, which computes the shapes its way.
 
 :func:`initial_point_function` is ``pymc.initial_point.make_initial_point_fn`` and
 :func:`variable_shapes` is ``nutpie.compile_pymc._compute_shapes``, each with that one change.
