@@ -11,21 +11,23 @@ import numpy as np
 import pytest
 
 
-def _model():
+def _model(df=None, *, law: str = "power", x: str = "n", group: str | None = None):
+    import importlib
+
     import pandas as pd
 
     from bayescale.core.config import FitConfig
     from bayescale.data.curves import prepare
     from bayescale.fitting.single import build_model
-    from bayescale.laws.power import default_priors
     from bayescale.laws.priors import priors_to_dict
 
-    x = np.logspace(6, 10, 10)
-    df = pd.DataFrame({"n": x, "loss": 0.3 + 40.0 * x**-0.3 * np.exp(np.random.default_rng(1).normal(0, 0.02, 10))})
-    config = FitConfig(law="power", x="n", y="loss", seed=1).validate()
-    data = prepare(df, x="n", y="loss", law="power")
+    if df is None:
+        n = np.logspace(6, 10, 10)
+        df = pd.DataFrame({"n": n, "loss": 0.3 + 40.0 * n**-0.3 * np.exp(np.random.default_rng(1).normal(0, 0.02, 10))})
+    config = FitConfig(law=law, x=x, y="loss", group=group, seed=1).validate()
+    data = prepare(df, x=x, y="loss", group=group, law=law)
     config.x_ref, config.y_scale = data.x_ref, data.y_scale
-    config.priors = priors_to_dict(default_priors(data, config))
+    config.priors = priors_to_dict(importlib.import_module(f"bayescale.laws.{law}").default_priors(data, config))
     return build_model(data, config)
 
 
@@ -80,18 +82,7 @@ def test_initial_points_and_shapes_are_pymcs_and_nutpies_without_the_c_machinery
     if law == "power":
         model = _model()
     else:
-        from bayescale.core.config import FitConfig
-        from bayescale.data.curves import prepare
-        from bayescale.fitting.single import build_model
-        from bayescale.laws.broken import default_priors
-        from bayescale.laws.priors import priors_to_dict
-
-        df = power_law_data(offsets=(40.0, 60.0), n=12, seed=2)
-        config = FitConfig(law="broken", x="params", y="loss", group="group", seed=1).validate()
-        data = prepare(df, x="params", y="loss", group="group", law="broken")
-        config.x_ref, config.y_scale = data.x_ref, data.y_scale
-        config.priors = priors_to_dict(default_priors(data, config))
-        model = build_model(data, config)
+        model = _model(power_law_data(offsets=(40.0, 60.0), n=12, seed=2), law="broken", x="params", group="group")
     theirs = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
     ours = initial_point_function(model, jitter=True)
     for seed in (0, 5, 123):
@@ -107,7 +98,7 @@ def test_initial_points_and_shapes_are_pymcs_and_nutpies_without_the_c_machinery
 
 
 def test_a_fit_of_a_structure_on_disk_loads_no_c_virtual_machine_and_leaves_no_temporary_files(tmp_path):
-    # The C lazy linker imports setuptools (0.2 s) and, on an empty cache, compiles C (about 1 s).
+    # The C lazy linker imports setuptools (0.09-0.13 s) and, on an empty cache, compiles C (0.7 s).
     # PyTensor wrote each numba function's source to a new temporary file, never removed.
     # The first process may compile the structure: a miss still computes shapes through nutpie's own code.
     import os

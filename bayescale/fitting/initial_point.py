@@ -3,7 +3,7 @@
 nutpie needs two small programs besides the log density: a seeded function giving each
 chain's jittered starting point, and the shapes of the variables it stores. PyMC and nutpie
 compile both in PyTensor's ``FAST_COMPILE`` mode, whose virtual machine first loads the C
-lazy linker, and with it ``setuptools`` (0.2 s under ``python -X importtime``; a C compile where
+lazy linker, and with it ``setuptools`` (0.09-0.13 s of a fresh process; a 0.7 s C compile where
 the compile cache is empty). Both programs run once per fit and are tiny, so here they run op
 by op in Python instead (``FAST_COMPILE``'s own rewrites, its own Python implementations of each
 op): the same values, without the C machinery. A structure whose graphs are not on disk yet is
@@ -21,7 +21,7 @@ from typing import Any
 
 
 @functools.cache
-def _python_mode():
+def _python_mode():  # FAST_COMPILE's rewrites (not compiled.python_mode's), so the values are PyMC's
     from pytensor.compile.mode import FAST_COMPILE, Mode
     from pytensor.link.basic import PerformLinker
 
