@@ -16,7 +16,8 @@ import warnings
 from contextlib import contextmanager
 from importlib import import_module
 
-COMMANDS = ["fit", "run", "predict", "datasets", "audit", "fit-many", "backtest", "observational"]
+COMMANDS = ["fit", "run", "predict", "datasets", "audit", "fit-many", "backtest", "observational", "learn-priors",
+            "drift-prior"]
 
 
 class Parser(argparse.ArgumentParser):

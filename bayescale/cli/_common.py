@@ -180,7 +180,7 @@ def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None
                     "decade beyond the fitted runs; s_low, s_high: 90% interval)", index=False, plain=plain)
     if at:
         predictions = fit.predict(at, groups, prob=prob, **widen)
-        extra = discrepancy_label(discrepancy)
+        extra = discrepancy_label(fit, discrepancy)
         print_table(predictions, f"Predictions ({int(prob * 100)}% predictive interval{extra})", index=False,
                     plain=plain)
         if hasattr(fit, "optimal"):
@@ -202,28 +202,49 @@ def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None
 LEARNED = True  # --discrepancy without S: the s a chinchilla fit learns (bayescale.fitting.chinchilla_drift)
 
 
-def discrepancy_label(discrepancy) -> str:
-    """The title suffix that says which discrepancy widened a table ("" for none)."""
-    if discrepancy is None:
-        return ""
-    if discrepancy is True:
-        return ", with the discrepancy the fit learned by forward chaining over compute"
-    return f", discrepancy s = {discrepancy:g} per decade beyond the data"
+def discrepancy_label(fit, discrepancy) -> str:
+    """The title suffix that says which discrepancy widened a table beyond the data."""
+    return f"; beyond the data, model discrepancy: {fit.discrepancy_text(discrepancy)}"
+
+
+def add_discrepancy_options(parser: argparse.ArgumentParser, *, at_fit: bool) -> None:
+    """``--discrepancy [S]``, ``--no-discrepancy`` and, where a fit is made, ``--drift-prior`` and ``--axis``."""
+    learn = ("a chinchilla fit learns it by forward chaining over compute (a few more fits)" if at_fit else
+             "the s a chinchilla fit learned (fit --discrepancy)")
+    parser.add_argument("--discrepancy", type=positive_float, metavar="S", nargs="?", const=LEARNED,
+                        help="widen forecasts beyond the data by a model discrepancy whose sd of log y (logit y for "
+                             "errors and accuracies) grows by S per decade (default: s from the learned drift "
+                             f"prior, see 'bayescale drift-prior'); without S, {learn}")
+    parser.add_argument("--no-discrepancy", action="store_true",
+                        help="forecasts from the posterior alone, the law taken as exact beyond the data")
+    if at_fit:
+        parser.add_argument("--drift-prior", metavar="FILE",
+                            help="drift prior to use (a file from 'bayescale learn-priors'; default: the shipped one)")
+        parser.add_argument("--axis", choices=["steps", "tokens", "params", "compute", "examples"],
+                            help="what x is (recorded with the fit)")
+
+
+def discrepancy_choice(args):
+    """``discrepancy`` for the Python API from ``--discrepancy``/``--no-discrepancy`` (None: the default)."""
+    if args.no_discrepancy:
+        if args.discrepancy is not None:
+            from bayescale.errors import DataError
+
+            raise DataError("--discrepancy and --no-discrepancy contradict each other: give one")
+        return False
+    return args.discrepancy
 
 
 def cli_discrepancy(laws, value, fit=None):
     """The ``discrepancy`` argument for ``--discrepancy [S]`` (``True``: the learned ``s``).
 
     Without ``S`` only a law whose registry entry learns ``s`` at fit time qualifies (``fit``, a
-    saved fit, must hold one); with ``S`` the laws the log-scale widening does not fit are refused.
+    saved fit, must hold one); ``S`` applies to every law.
     """
     from bayescale.core.registry import LAWS
     from bayescale.errors import DataError
-    from bayescale.laws.discrepancy import refuse_laws
-
     laws = [laws] if isinstance(laws, str) else list(laws)
     if value is not LEARNED:
-        refuse_laws(laws, "--discrepancy")
         return value
     able = [name for name, spec in LAWS.items() if spec.discrepancy is not None]
     if len(laws) != 1 or laws[0] not in able:

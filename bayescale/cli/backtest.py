@@ -28,7 +28,11 @@ def add_parser(subparsers):
                              "(default frac:0.6)")
     parser.add_argument("--train-column", metavar="COL", help="boolean column marking the rows to fit on")
     parser.add_argument("--discrepancy", action="store_true",
-                        help="add the distance-growing discrepancy learned from in-sample backtests")
+                        help="also update the drift prior with the data's own in-sample backtests (method "
+                             "bayescale+disc; one more fit per curve and cutoff)")
+    parser.add_argument("--no-discrepancy", action="store_true",
+                        help="score the posterior alone (no bayescale+prior method)")
+    parser.add_argument("--drift-prior", metavar="FILE", help="drift prior (default: the shipped one)")
     parser.add_argument("--no-baselines", action="store_true", help="skip the least-squares baselines")
     parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
     parser.add_argument("--workers", type=int, help="processes (default: all cores; 1 runs inline)")
@@ -83,11 +87,16 @@ def run(args: argparse.Namespace) -> int:
         law_spec(args.law)
     split = [item for spec in args.split for item in _expand(spec)] if args.split else 0.6
     group = args.group[0] if args.group and len(args.group) == 1 else args.group
+    if args.discrepancy and args.no_discrepancy:
+        from bayescale.errors import DataError
+
+        raise DataError("--discrepancy and --no-discrepancy contradict each other: give one")
     result = backtest(
         df, law=args.law, x=args.x, y=args.y, group=group, measure=args.measure, split=split,
         train_column=args.train_column, name=Path(args.csv).stem, noise=args.noise, draws=args.draws,
         tune=args.tune, chains=args.chains, seed=args.seed, sampler=args.sampler,
-        baselines=not args.no_baselines, n_boot=args.n_boot, discrepancy=args.discrepancy,
+        baselines=not args.no_baselines, n_boot=args.n_boot, drift_prior=args.drift_prior,
+        discrepancy="learn" if args.discrepancy else False if args.no_discrepancy else "prior",
         workers=args.workers, executor=args.executor, scheduler=args.scheduler,
         progress=not args.quiet, out=args.out, resume=args.resume,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bayescale.cli._common import (
-    LEARNED,
+    add_discrepancy_options,
     add_flag_options,
     add_output_options,
     add_reach_option,
@@ -11,6 +11,7 @@ from bayescale.cli._common import (
     check_outputs,
     check_reach,
     cli_discrepancy,
+    discrepancy_choice,
     positive_float,
     report,
     sampling_kwargs,
@@ -41,10 +42,7 @@ def add_parser(subparsers):
     parser.add_argument("--slopes", default="shared", choices=["shared", "varying"])
     parser.add_argument("--floor", default="shared", choices=["shared", "group"])
     parser.add_argument("--at", nargs="+", type=positive_float, metavar="X", help="scales to predict at")
-    parser.add_argument("--discrepancy", type=positive_float, metavar="S", nargs="?", const=LEARNED,
-                        help="widen predictions and bands by a model discrepancy: the sd of log y grows by S per "
-                             "decade beyond the data (learn S with 'bayescale backtest --discrepancy'); without S, "
-                             "a chinchilla fit learns it by forward chaining over compute (a few more fits)")
+    add_discrepancy_options(parser, at_fit=True)
     add_reach_option(parser)
     add_sampling_options(parser)
     add_output_options(parser)
@@ -59,7 +57,8 @@ def run(args) -> int:
     check_outputs(plot=args.plot, save=args.save, report=args.report)
     df = read_csv(args.csv)
     law = args.law[0] if len(args.law) == 1 else args.law
-    if args.discrepancy is not None:
+    args.discrepancy = discrepancy_choice(args)
+    if args.discrepancy not in (None, False):
         args.discrepancy = cli_discrepancy(args.law, args.discrepancy)
     trials = int(args.trials) if args.trials and args.trials.isdigit() else args.trials
     x = args.x[0] if len(args.x) == 1 else args.x
@@ -78,7 +77,8 @@ def run(args) -> int:
         df, law=law, x=x, y=args.y, group=args.group, noise=args.noise, slopes=args.slopes, floor=args.floor,
         trials=trials, breaks=args.breaks, weights=args.weights, measure=args.measure, progress=not args.quiet,
         **sampling_kwargs(args),
-        discrepancy=args.discrepancy is True,
+        discrepancy=True if args.discrepancy is True else False if args.discrepancy is False else None,
+        axis=args.axis, drift_prior=args.drift_prior,
     )
     report(fit, at=args.at, prob=args.prob or 0.9, plot=args.plot, save=args.save, plain=args.plain,
            discrepancy=args.discrepancy, all_flags=args.all_flags, reach=args.reach)

@@ -9,12 +9,13 @@ compute budgets (FLOPs), as with ``bayescale fit --law chinchilla``.
 from __future__ import annotations
 
 from bayescale.cli._common import (
-    LEARNED,
+    add_discrepancy_options,
     add_flag_options,
     add_reach_option,
     check_outputs,
     check_reach,
     cli_discrepancy,
+    discrepancy_choice,
     positive_float,
     probability,
     report,
@@ -33,10 +34,7 @@ def add_parser(subparsers):
                          help="scales to predict at (compute budgets for a chinchilla fit)")
     targets.add_argument("--group", nargs="+", metavar="NAME", help="groups to predict for (default: all)")
     targets.add_argument("--prob", type=probability, help="central interval mass (default 0.9)")
-    targets.add_argument("--discrepancy", type=positive_float, metavar="S", nargs="?", const=LEARNED,
-                         help="widen predictions and bands by a model discrepancy: the sd of log y grows by S per "
-                              "decade beyond the data (learn S with 'bayescale backtest --discrepancy'); without S, "
-                              "the s a chinchilla fit learned (fit --discrepancy)")
+    add_discrepancy_options(targets, at_fit=False)
     add_reach_option(targets)
     output = parser.add_argument_group("output")
     output.add_argument("--plot", metavar="PNG", help="write the figure here")
@@ -83,7 +81,8 @@ def run(args) -> int:
     fit = load_fits(args.fits)
     check_groups(fit, args.group)
     laws = list(getattr(fit, "fits", {fit.config.law: fit}))
-    if args.discrepancy is not None:
+    args.discrepancy = discrepancy_choice(args)
+    if args.discrepancy not in (None, False):
         args.discrepancy = cli_discrepancy(laws, args.discrepancy, fit=fit)
     for one in getattr(fit, "fits", {"": fit}).values() if args.reach else ():
         check_reach(args.reach, [one.config.law], one.config.noise)

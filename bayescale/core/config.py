@@ -37,6 +37,12 @@ class FitConfig:
     y_scale: float = 1.0
     #: law-specific options (e.g. ``{"breaks": 2}`` for the broken law, ``{"trials": "n"}`` for the sigmoid)
     options: dict[str, Any] = field(default_factory=dict)
+    #: what y measures (loss, error, accuracy) and the kind of x (steps, tokens, params, compute,
+    #: examples): the covariates of the drift prior
+    measure: str | None = None
+    axis: str | None = None
+    #: the drift prior forecasts use beyond the data (``{"source": ..., "prior": {...}}``), or {} for none
+    drift: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> FitConfig:
         if self.slopes not in SLOPES:

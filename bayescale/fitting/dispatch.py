@@ -37,7 +37,9 @@ def fit(
     trials: str | int | None = None,
     weights: str = "lfo",
     measure: str | None = None,
-    discrepancy: bool = False,
+    axis: str | None = None,
+    discrepancy: bool | None = None,
+    drift_prior=None,
 ) -> ScalingFit:
     """Fit a scaling law to a tidy data frame.
 
@@ -101,16 +103,24 @@ def fit(
         stacking (refits on each curve's smaller scales score its larger ones; :mod:`bayescale.fitting.lfo`),
         or by PSIS-LOO stacking. Ignored for a single law.
     measure : {"loss", "error", "accuracy"}, optional
-        ``law="auto"`` only: what ``y`` measures. A loss or an error rate falls with scale (the
-        power and broken power laws), an accuracy rises (the sigmoid law). By default it is read
-        from the data: eval-set sizes, or a fraction in [0, 1] that clearly rises with ``x``,
-        mean an accuracy; state ``measure="error"`` for an error rate that rises over the
-        observed range, which would otherwise be read as an accuracy.
-    discrepancy : bool
-        Chinchilla law only: also learn the distance-growing discrepancy by forward chaining
-        over compute (refits on the lowest 0.5 to 0.8 of the runs;
-        :mod:`bayescale.fitting.chinchilla_drift`), for ``fit.predict(..., discrepancy=True)``.
-        One-input laws learn it with :func:`bayescale.backtest` (``discrepancy=True``).
+        What ``y`` measures. With ``law="auto"`` it chooses the candidates: a loss or an error
+        rate falls with scale (the power and broken power laws), an accuracy rises (the sigmoid
+        law); by default it is read from the data (eval-set sizes, or a fraction in [0, 1] that
+        clearly rises with ``x``, mean an accuracy); state ``measure="error"`` for an error rate
+        that rises over the observed range. For every law it is a covariate of the drift prior:
+        errors and accuracies, bounded in (0, 1), drift on the logit scale; anything else
+        (the default, when not given) is read as a loss and drifts on the log scale.
+    axis : {"steps", "tokens", "params", "compute", "examples"}, optional
+        What ``x`` is; recorded with the fit (a covariate a relearned drift prior may use).
+    discrepancy : bool, optional
+        Beyond the data, forecasts (``predict``, ``reach``, ``flags``, ``plot``) integrate over the
+        drift scale ``s`` of the learned drift prior (:mod:`bayescale.laws.drift_prior`) by default
+        (None). ``False``: the posterior alone, the law taken as exact. ``True``: Chinchilla law
+        only, learn ``s`` by forward chaining over compute (refits on the lowest 0.5 to 0.8 of the
+        runs, :mod:`bayescale.fitting.chinchilla_drift`), partially informed by nothing else.
+    drift_prior : path or DriftPrior, optional
+        The drift prior to use (a file written by ``bayescale learn-priors``); default the one
+        shipped with bayescale (``bayescale.drift_prior()`` shows it).
 
     Returns
     -------
@@ -126,9 +136,10 @@ def fit(
         return fit_stacked(df, law=law, x=x, y=y, group=group, noise=noise, slopes=slopes, floor=floor,
                            priors=priors, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
                            target_accept=target_accept, progress=progress, cores=cores, breaks=breaks,
-                           trials=trials, weights=weights, measure=measure)
+                           trials=trials, weights=weights, measure=measure, axis=axis, discrepancy=discrepancy,
+                           drift_prior=drift_prior)
     check_measure(measure, law, trials)
     return fit_law(df, law=law, x=x, y=y, group=group, noise=noise, slopes=slopes, floor=floor, pooling=pooling,
                    priors=priors, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
                    target_accept=target_accept, progress=progress, cores=cores, breaks=breaks, trials=trials,
-                   discrepancy=discrepancy)
+                   discrepancy=discrepancy, measure=measure, axis=axis, drift_prior=drift_prior)

@@ -28,7 +28,10 @@ def fit_law(
     cores: int | None = None,
     breaks: int | None = None,
     trials: str | int | None = None,
-    discrepancy: bool = False,
+    discrepancy: bool | None = None,
+    measure: str | None = None,
+    axis: str | None = None,
+    drift_prior=None,
     **settings: Any,
 ) -> ScalingFit:
     """Fit one law (not a list of laws, nor ``"auto"``); arguments as :func:`bayescale.fit`
@@ -38,9 +41,17 @@ def fit_law(
     the configuration; the compile cache samples; the registry names the fit object returned.
     ``discrepancy=True`` then learns the law's distance-growing discrepancy by refits, through the
     module its registry entry names (the Chinchilla law's :mod:`bayescale.fitting.chinchilla_drift`).
+    Unless ``discrepancy=False``, the fit records the drift prior (``drift_prior``: a path, a
+    :class:`~bayescale.laws.drift_prior.DriftPrior` or None for the shipped one) that its forecasts
+    use beyond the data, with ``measure`` and ``axis`` as its covariates.
     """
+    from bayescale.laws.drift_prior import check_axis, check_metric, load_drift_prior
+
     spec = law_spec(law)
     check_discrepancy(law, discrepancy)
+    metric = "accuracy" if law == "sigmoid" else check_metric(measure)
+    axis = check_axis(axis)
+    prior = None if discrepancy is False else load_drift_prior(drift_prior)
     own = {"breaks": breaks, "trials": trials}
     for name, value in own.items():
         if value is not None and name not in spec.options:
@@ -50,6 +61,8 @@ def fit_law(
         df, **settings, target_accept=spec.target_accept if target_accept is None else target_accept,
         **{name: value for name, value in own.items() if name in spec.options},
     )
+    config.measure, config.axis = metric, axis
+    config.drift = {} if prior is None else {"source": prior.source, "prior": prior.data}
     if discrepancy:
         spec.discrepancy_function("check")(data)  # enough runs to refit, before any sampling
     fit = run_fit(data, config, progress=progress, cores=cores)
@@ -59,10 +72,11 @@ def fit_law(
 
 
 def check_discrepancy(law, discrepancy) -> None:
-    """Refuse, before sampling, ``discrepancy=`` not a bool, or True for a law that cannot learn it at fit time."""
-    if not isinstance(discrepancy, bool):
-        raise LawError(f"discrepancy= at fit time is True (learn s by refits) or False, got {discrepancy!r}; "
-                       "a given s goes to fit.predict(..., discrepancy=s)")
+    """Refuse, before sampling, ``discrepancy=`` not None or a bool, or True for a law that cannot learn it
+    at fit time."""
+    if discrepancy is not None and not isinstance(discrepancy, bool):
+        raise LawError(f"discrepancy= at fit time is None (the drift prior), False (the posterior alone) or True "
+                       f"(learn s by refits), got {discrepancy!r}; a given s goes to fit.predict(..., discrepancy=s)")
     able = [name for name, other in LAWS.items() if other.discrepancy is not None]
     if discrepancy and (not isinstance(law, str) or law not in able):
         raise LawError(f"discrepancy=True at fit time applies to the {' or '.join(able)} law, not {law!r}; learn s "

@@ -63,14 +63,21 @@ def _article(measure: str) -> str:
 
 
 def check_measure(measure: str | None, law, trials=None) -> str | None:
-    """Validate ``measure=``: one of :data:`MEASURES`, only with ``law="auto"``, and an accuracy with ``trials``."""
+    """Validate ``measure=``: one of :data:`MEASURES`, one the named laws fit (an accuracy for the sigmoid,
+    a loss or error for the falling laws), and an accuracy with ``trials``.
+
+    With ``law="auto"`` it chooses the candidate laws; with every law it is a covariate of the drift prior.
+    """
     if measure is None:
         return None
     if measure not in MEASURES:
         raise LawError(f"measure must be one of {', '.join(map(repr, MEASURES))}, got {measure!r}")
     if not (isinstance(law, str) and law == "auto"):
-        raise LawError(f"measure= only chooses the candidate laws of law='auto'; law={law!r} names its laws "
-                       "itself: drop measure=")
+        named = [law] if isinstance(law, str) else list(law) if isinstance(law, Sequence) else []
+        wrong = [name for name in named if (name == "sigmoid") != (measure == "accuracy")]
+        if wrong:
+            raise LawError(f"measure={measure!r} does not fit the {wrong[0]} law (the sigmoid's y is an accuracy, "
+                           "the other laws' a loss or error that falls with scale)")
     if trials is not None and measure != "accuracy":
         raise LawError(f"trials= makes y correct counts, an accuracy; measure={measure!r} contradicts it")
     return measure
@@ -130,7 +137,8 @@ def fit_stacked(df: pd.DataFrame, *, law, x: str, y: str, trials=None, breaks=No
             extra["noise"] = noise
         used[name] = {**options, **extra}
         try:
-            fits[name] = fit(df, law=name, x=x, y=y, seed=seed, **options, **extra)
+            fits[name] = fit(df, law=name, x=x, y=y, seed=seed, measure=None if name == "sigmoid" else measure,
+                             **options, **extra)
         except TooFewPoints as exc:
             if law != "auto":
                 raise

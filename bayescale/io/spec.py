@@ -52,7 +52,7 @@ from bayescale.errors import SpecError
 TABLES = {
     "data": {"dataset", "path", "filter", "range"},
     "model": {"law", "x", "y", "group", "noise", "slopes", "floor", "pooling", "priors", "breaks", "trials",
-              "discrepancy", "measure"},
+              "discrepancy", "measure", "axis", "drift_prior"},
     "sampling": {"draws", "tune", "chains", "seed", "sampler", "target_accept"},
     "predict": {"at", "prob", "groups", "discrepancy"},
     "output": {"plot", "save", "report"},
@@ -125,13 +125,11 @@ def load_spec(path) -> Spec:
     check_values(tables, where)
     check_learned_discrepancy(model, where)
     disc = tables["predict"].get("discrepancy")
-    if disc is not None:
-        if isinstance(disc, bool) or not isinstance(disc, int | float) or not 0 <= disc < float("inf"):
-            raise SpecError(f"{where}: predict.discrepancy must be a number >= 0 (sd of log y per decade beyond "
-                            f"the data, as learned by 'bayescale backtest --discrepancy'), got {disc!r}")
-        if model.get("law", "power") in ("sigmoid",):  # bayescale.laws.discrepancy.UNBOUNDED_ONLY
-            raise SpecError(f"{where}: predict.discrepancy widens positive metrics on the log scale; it does not "
-                            f"apply to the {model['law']!r} law")
+    if disc is not None and disc is not False and (
+            isinstance(disc, bool) or not isinstance(disc, int | float) or not 0 <= disc < float("inf")):
+        raise SpecError(f"{where}: predict.discrepancy must be a number >= 0 (sd of log y per decade beyond "
+                        f"the data, as learned by 'bayescale backtest --discrepancy'), or false for the "
+                        f"posterior alone (default: the learned drift prior), got {disc!r}")
     check_reach(tables["reach"], model, where)
     return Spec(path=path, title=str(raw.get("title", path.stem)), **tables)
 

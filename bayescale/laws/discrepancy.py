@@ -31,14 +31,18 @@ def _finite_errors(d, err, var) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return d[keep], err[keep], np.maximum(var[keep], 1e-12)
 
 
-def posterior(d, err, var, *, n_grid: int = 2001) -> tuple[np.ndarray, np.ndarray]:
-    """Grid posterior of ``s`` in ``err ~ N(0, var + (s d)^2)`` under ``s ~ Uniform(0, S_MAX)``.
+def posterior(d, err, var, *, n_grid: int = 2001, log_prior=None) -> tuple[np.ndarray, np.ndarray]:
+    """Grid posterior of ``s`` in ``err ~ N(0, var + (s d)^2)``.
 
     Parameters
     ----------
     d, err, var : array_like
-        Distances (decades beyond the fitted range), log errors of the median, and predictive
-        variances of log y; rows with ``d <= 0`` or non-finite values carry no information.
+        Distances (decades beyond the fitted range), errors of the median on the drift's scale,
+        and predictive variances there; rows with ``d <= 0`` or non-finite values carry no information.
+    log_prior : callable, optional
+        Log density of ``log s`` (e.g. :meth:`bayescale.laws.drift_prior.DriftPrior.log_density`):
+        the grid is then even in ``log s`` from 1e-4 to 3 and the errors update that prior (partial
+        pooling toward the population). Default: ``s ~ Uniform(0, S_MAX)`` on an even grid.
 
     Returns
     -------
@@ -46,10 +50,14 @@ def posterior(d, err, var, *, n_grid: int = 2001) -> tuple[np.ndarray, np.ndarra
         Values of ``s`` and their posterior probabilities (the prior alone without errors).
     """
     d, err, var = _finite_errors(d, err, var)
-    grid = np.linspace(0.0, S_MAX, n_grid)
+    if log_prior is None:
+        grid, log_w = np.linspace(0.0, S_MAX, n_grid), np.zeros(n_grid)
+    else:
+        log_grid = np.linspace(np.log(1e-4), np.log(3.0), n_grid)
+        grid, log_w = np.exp(log_grid), np.asarray(log_prior(log_grid), dtype=float)
     total = var[None, :] + (grid[:, None] * d[None, :]) ** 2
-    log_lik = -0.5 * np.sum(np.log(total) + err[None, :] ** 2 / total, axis=1)
-    weights = np.exp(log_lik - log_lik.max())
+    log_post = log_w - 0.5 * np.sum(np.log(total) + err[None, :] ** 2 / total, axis=1)
+    weights = np.exp(log_post - log_post.max())
     return grid, weights / weights.sum()
 
 
@@ -72,7 +80,8 @@ def max_likelihood(d, err, var) -> float:
 def check_scale(s, laws=()) -> np.ndarray:
     """``s`` as a 1-D array of non-negative finite values (a number or draws of it).
 
-    ``laws``: the laws it is to widen; one the log-scale widening does not fit is refused (:func:`refuse_laws`).
+    ``laws`` is accepted for the callers that name the laws it widens; every law can be widened
+    (bounded metrics on the logit scale).
     """
     try:
         values = np.atleast_1d(np.asarray(s, dtype=float))
@@ -84,23 +93,36 @@ def check_scale(s, laws=()) -> np.ndarray:
     if bad.size:
         raise DataError(f"discrepancy s must be finite and >= 0; bad values at positions {bad[:10].tolist()}: "
                         f"{values[bad[:3]].tolist()}")
-    refuse_laws(laws)
     return values
 
 
-UNBOUNDED_ONLY = ("sigmoid",)  # bounded accuracies (chinchilla: its own distance, bayescale.laws.chinchilla_drift)
+BOUNDED_METRICS = ("error", "accuracy")
 
 
-def refuse_laws(laws, what: str = "discrepancy") -> None:
-    """Raise :class:`DataError` when a law in ``laws`` is one the log-scale widening does not fit."""
-    bad = sorted(set(laws) & set(UNBOUNDED_ONLY))
-    if bad:
-        raise DataError(f"{what} widens positive metrics on the log scale; it does not apply to the "
-                        f"{' or '.join(bad)} law")
+def link_name(metric: str | None) -> str:
+    """The scale the discrepancy acts on: ``"logit"`` for errors and accuracies (bounded in (0, 1)),
+    ``"log"`` for losses and anything else (the stated default when the metric is not known)."""
+    return "logit" if metric in BOUNDED_METRICS else "log"
 
 
-def widen(draws: np.ndarray, decades, s, rng: np.random.Generator) -> np.ndarray:
-    """Multiply positive ``draws`` (shape ``(m, n)``) by ``exp(N(0, (s_i d_j)^2))``.
+def link_fn(values, name: str) -> np.ndarray:
+    """``log`` or ``logit`` of ``values`` (logit arguments clipped into (1e-9, 1 - 1e-9))."""
+    values = np.asarray(values, dtype=float)
+    if name == "logit":
+        p = np.clip(values, 1e-9, 1 - 1e-9)
+        return np.log(p) - np.log1p(-p)
+    return np.log(np.maximum(values, 1e-300))
+
+
+def inverse_link(values, name: str) -> np.ndarray:
+    """The inverse of :func:`link_fn`."""
+    values = np.asarray(values, dtype=float)
+    return 1.0 / (1.0 + np.exp(-values)) if name == "logit" else np.exp(values)
+
+
+def widen(draws: np.ndarray, decades, s, rng: np.random.Generator, link: str = "log") -> np.ndarray:
+    """Add ``N(0, (s_i d_j)^2)`` to ``link(draws)`` (shape ``(m, n)``): multiply positive draws by
+    ``exp(N(0, (s_i d_j)^2))`` (``link="log"``), or shift the log odds of draws in (0, 1) (``"logit"``).
 
     ``decades`` (length ``n``) is each column's distance beyond the fitted range (0 inside);
     ``s`` is a number, or draws of it: ``m`` draws are used one per row, any other number is
@@ -111,4 +133,7 @@ def widen(draws: np.ndarray, decades, s, rng: np.random.Generator) -> np.ndarray
     d = np.maximum(np.asarray(decades, dtype=float), 0.0)
     m = draws.shape[0]
     s_rows = s if len(s) == m else s[rng.integers(len(s), size=m)] if len(s) > 1 else np.full(m, s[0])
-    return draws * np.exp(rng.standard_normal(draws.shape) * s_rows[:, None] * d[None, :])
+    shift = rng.standard_normal(draws.shape) * s_rows[:, None] * d[None, :]
+    if link == "logit":
+        return np.where(d[None, :] > 0, inverse_link(link_fn(draws, "logit") + shift, "logit"), draws)
+    return draws * np.exp(shift)

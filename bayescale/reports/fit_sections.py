@@ -64,19 +64,16 @@ def data_section(fit) -> Section:
 def figure_section(fit, at, prob: float, groups, discrepancy=None) -> Section:
     section = Section("Fitted curves", "curves")
     chinchilla = _kind(fit) == "chinchilla"  # its isoFLOP figure draws the plain posterior
-    fig = fit.plot(at=at, prob=prob, groups=groups,
-                   **({} if discrepancy is None or chinchilla else {"discrepancy": discrepancy}))
+    fig = fit.plot(at=at, prob=prob, groups=groups, **({} if chinchilla else {"discrepancy": discrepancy}))
     if chinchilla:
         text = ("Left: loss against parameters along isoFLOP lines with posterior median and bands, and the "
                 "compute-optimal point of each line. Right: the compute-optimal number of parameters against "
-                "compute, with its band." + ("" if discrepancy is None else
-                                             " The bands leave out the model discrepancy; the tables include it."))
+                "compute, with its band. The bands leave out the model discrepancy; the tables include it.")
     else:
         text = (f"Log-log axes: the observations, the posterior median curve and its {int(prob * 100)}% "
                 "posterior predictive band per group. The shaded region beyond the largest observed scale is the "
                 "extrapolation zone; dotted lines mark the prediction targets.")
-        if discrepancy is not None:
-            text += f" Beyond the data the band includes a model discrepancy of {_discrepancy_text(discrepancy)}."
+        text += f" Beyond the data the band's model discrepancy: {_discrepancy_text(fit, discrepancy)}."
     section.paragraphs.append(text)
     section.figures.append((f"fitted {fit.config.law} law with {int(prob * 100)}% bands", figure_uri(fig)))
     return section
@@ -102,12 +99,9 @@ def parameter_section(fit, prob: float) -> Section:
     return section
 
 
-def _discrepancy_text(discrepancy) -> str:
-    if discrepancy is True:
-        return "the scale s learned by forward chaining over compute (bayescale.fitting.chinchilla_drift)"
-    s = np.atleast_1d(np.asarray(discrepancy, dtype=float))
-    value = f"{s[0]:.3g}" if s.size == 1 else f"{s.mean():.3g} (mean of {s.size} draws)"
-    return f"s = {value}: the sd of log y grows by s per decade beyond the observed range"
+def _discrepancy_text(fit, discrepancy) -> str:
+    """Which discrepancy widened the forecasts (the sd of log y, or logit y, grows by s per decade beyond the data)."""
+    return fit.discrepancy_text(discrepancy)
 
 
 def prediction_section(fit, at, prob: float, groups, discrepancy=None) -> Section | None:
@@ -118,10 +112,9 @@ def prediction_section(fit, at, prob: float, groups, discrepancy=None) -> Sectio
         f"Median and central {int(prob * 100)}% posterior predictive interval (a new measurement at that scale "
         "falls inside with that probability). decades_beyond is how far, in powers of ten, a target lies outside "
         "the observed range."
-        + ("" if discrepancy is None else f" The intervals include a model discrepancy of "
-           f"{_discrepancy_text(discrepancy)}.")
+        + f" Model discrepancy beyond the data: {_discrepancy_text(fit, discrepancy)}."
     )
-    widen = {} if discrepancy is None else {"discrepancy": discrepancy}
+    widen = {"discrepancy": discrepancy}
     if _kind(fit) == "chinchilla":
         section.tables.append(("Loss at the compute-optimal allocation of each budget",
                                table_html(fit.predict(compute=list(np.atleast_1d(at)), prob=prob, **widen))))
@@ -151,10 +144,9 @@ def reach_section(fit, targets, prob: float, groups=None, discrepancy=None) -> S
         f"{HORIZON_DECADES:g} decades beyond the data) counting as infinitely far, so an interval may end at inf. "
         "p_never is the share of such draws; decades_beyond how far the median lies beyond the largest observed "
         "scale."
-        + ("" if discrepancy is None else f" The draws include a model discrepancy of {_discrepancy_text(discrepancy)}"
-           ", as one slope drift per draw.")
+        + f" Model discrepancy beyond the data, as one slope drift per draw: {_discrepancy_text(fit, discrepancy)}."
     )
-    widen = {} if discrepancy is None else {"discrepancy": discrepancy}
+    widen = {"discrepancy": discrepancy}
     table = fit.reach(list(np.atleast_1d(targets)), None if chinchilla else groups, prob=prob, **widen)
     section.tables.append(("Reach", table_html(table)))
     if not chinchilla:
@@ -172,7 +164,7 @@ def reach_figure(fit, table: pd.DataFrame, prob: float, discrepancy=None):
     finite = ends[np.isfinite(ends) & (ends > x_max)]
     at = [float(min(finite.max(), x_max * 1e6))] if len(finite) else None
     groups = list(dict.fromkeys(table["group"]))
-    fig = fit.plot(at=at, prob=prob, groups=groups, **({} if discrepancy is None else {"discrepancy": discrepancy}))
+    fig = fit.plot(at=at, prob=prob, groups=groups, discrepancy=discrepancy)
     ax = fig.axes[0]
     mark_reach(ax, table, {g: line.get_color() for g, line in zip(groups, ax.get_lines(), strict=False)})
     ax.legend(fontsize=7, frameon=False)

@@ -139,7 +139,9 @@ class ChinchillaFit(ScalingFit):
             Widen by a model discrepancy whose sd of log loss grows by ``s`` per decade beyond
             the fitted runs (:mod:`bayescale.laws.chinchilla_drift`): ``True`` for the ``s`` the
             fit learned by forward chaining (``bayescale.fit(..., discrepancy=True)``), or a
-            number or draws of ``s``. Default: none, the law is taken as exact.
+            number or draws of ``s``. Default (None): the learned ``s`` when the fit has one, else
+            the drift prior's (:mod:`bayescale.laws.drift_prior`, a loss), both over decades of
+            compute beyond the fitted runs; ``False``: the posterior alone.
 
         Returns
         -------
@@ -169,6 +171,7 @@ class ChinchillaFit(ScalingFit):
         if kind == "predictive":
             rng = self._rng(seed, salt=10_000)
             draws = sample_noise(mean / self.data.y_scale, self.posterior, self.config.noise, rng) * self.data.y_scale
+        discrepancy = self.resolve_discrepancy(discrepancy, seed)
         if discrepancy is not None:
             from bayescale.results.chinchilla_drift import widen
 
@@ -246,6 +249,20 @@ class ChinchillaFit(ScalingFit):
         return learned(self) is not None
 
     # ------------------------------------------------------------------ the inverse question
+    def resolve_discrepancy(self, discrepancy=None, seed: int | None = None):
+        """``True`` (the learned ``s``) by default when the fit learned one, else the drift prior's draws
+        of ``s``; None for ``False``; a given ``s`` as it is."""
+        if discrepancy is None:
+            return True if self.calibrated else self.drift_draws(seed)
+        if discrepancy is False:
+            return None
+        return discrepancy
+
+    def discrepancy_text(self, discrepancy=None) -> str:
+        if discrepancy is True or (discrepancy is None and self.calibrated):
+            return "the s this fit learned by forward chaining over compute"
+        return super().discrepancy_text(discrepancy)
+
     def _reach_checks(self, group, discrepancy) -> None:
         if group not in (None, "all"):
             raise DataError(f"the chinchilla law is fitted without groups; reach takes group=None, got {group!r}")
@@ -272,6 +289,7 @@ class ChinchillaFit(ScalingFit):
 
         self._reach_checks(group, discrepancy)
         (value,) = check_targets(target, law="chinchilla", noise=self.config.noise, single=True)
+        discrepancy = self.resolve_discrepancy(discrepancy, seed)
         if discrepancy is not None:
             from bayescale.results.chinchilla_drift import reach_draws
 

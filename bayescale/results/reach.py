@@ -144,21 +144,32 @@ def drift_per_decade(n_draws: int, discrepancy, rng: np.random.Generator) -> np.
 
 
 def falling_reach(log_mean: Callable[[np.ndarray], np.ndarray], target: float, u_max: float, n_draws: int, *,
-                  lo: float, drift: np.ndarray | None = None, start: np.ndarray | None = None) -> np.ndarray:
+                  lo: float, drift: np.ndarray | None = None, start: np.ndarray | None = None,
+                  link: str = "log", y_scale: float = 1.0) -> np.ndarray:
     """First ``u`` at which a falling curve, optionally drifting beyond ``u_max``, gets down to ``target``.
 
     ``log_mean(u)`` gives ``log`` of each draw's mean (normalised) at ``u`` (shapes as in
     :func:`first_crossing`); ``drift`` adds ``drift_i * (u - u_max) / ln 10`` beyond
     ``u_max``. ``start``, a solution without drift, is kept where it lies inside the data
-    (the drift cannot change a crossing there); only the other draws are searched.
+    (the drift cannot change a crossing there); only the other draws are searched. With
+    ``link="logit"`` the drift acts on the log odds of the metric in its units (the mean times
+    ``y_scale``), as for errors in :func:`bayescale.laws.discrepancy.widen`.
     """
     if target <= 0:
         return np.full(n_draws, np.inf)
-    log_t = np.log(target)
     slope = np.zeros((n_draws, 1)) if drift is None else drift[:, None]
+    if link == "logit":
+        def scaled(u):
+            log_p = np.minimum(log_mean(u) + np.log(y_scale), -1e-12)
+            return log_p - np.log(-np.expm1(log_p))
+
+        t_user = min(target * y_scale, 1 - 1e-12)
+        log_t = float(np.log(t_user) - np.log1p(-t_user))
+    else:
+        scaled, log_t = log_mean, float(np.log(target))
 
     def reached(u):
-        return log_mean(u) + slope * np.maximum(u - u_max, 0.0) / LN10 <= log_t
+        return scaled(u) + slope * np.maximum(u - u_max, 0.0) / LN10 <= log_t
 
     hi = u_max + HORIZON_DECADES * LN10
     if start is not None:
@@ -260,12 +271,12 @@ def _broken_log_mean(posterior, data, group_code: int, rng: np.random.Generator)
 
 
 def law_reach(posterior, data, law: str, group_code: int, rng: np.random.Generator, target: float,
-              x_range: tuple[float, float], drift: np.ndarray | None = None) -> np.ndarray:
+              x_range: tuple[float, float], drift: np.ndarray | None = None, link: str = "log") -> np.ndarray:
     """Reach scale (units of x) of ``target`` per draw of a one-axis law's mean curve.
 
     ``rng`` must be the generator ``curve`` gets for this group (it draws a new group's
     parameters); ``x_range`` is the group's observed range; ``drift`` (per draw, from
-    :func:`drift_per_decade`) bends ``log y`` beyond it.
+    :func:`drift_per_decade`) bends ``log y`` (``logit y`` with ``link="logit"``) beyond it.
     """
     from bayescale.core.posterior import _per_group, flat, power_parameters
 
@@ -279,9 +290,10 @@ def law_reach(posterior, data, law: str, group_code: int, rng: np.random.Generat
         if drift is not None:
             log_floor, log_a, alpha = np.log(p["E"])[:, None], p["log_A"][:, None], p["alpha"][:, None]
             u = falling_reach(lambda v: np.logaddexp(log_floor, log_a - alpha * v), t, u_max, n, lo=lo, drift=drift,
-                              start=u)
+                              start=u, link=link, y_scale=data.y_scale)
     elif law == "broken":
-        u = falling_reach(_broken_log_mean(posterior, data, group_code, rng), t, u_max, n, lo=lo, drift=drift)
+        u = falling_reach(_broken_log_mean(posterior, data, group_code, rng), t, u_max, n, lo=lo, drift=drift,
+                          link=link, y_scale=data.y_scale)
     elif law == "sigmoid":
         z = rng.standard_normal(n) if group_code < 0 else None  # as sigmoid.curve draws a new group
         mid = _per_group(posterior, "midpoint", data.n_groups, group_code, z)

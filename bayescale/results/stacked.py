@@ -242,7 +242,7 @@ class StackedFit:
         Same arguments and columns as :meth:`bayescale.ScalingFit.predict`, plus ``law``
         (``"stacked"`` for the mixture) when ``by_law=True``, which appends one block per law.
         """
-        from bayescale.laws.discrepancy import check_scale, widen
+        from bayescale.laws.discrepancy import widen
         from bayescale.results.intervals import (
             check_kind,
             check_prob,
@@ -252,29 +252,39 @@ class StackedFit:
         )
 
         prob, kind, xs = check_prob(prob), check_kind(kind), positive_scales(x)
-        if discrepancy is not None:
-            check_scale(discrepancy, self.fits)
+        # each law widened by its own drift scale (its prior's by default) before the laws are mixed
+        scales = {k: f.resolve_discrepancy(discrepancy, seed) for k, f in self.fits.items()}
         groups = requested_groups(group, self.data.groups)
         rows = []
         for g in groups:
             if g != NEW_GROUP and g not in self.data.groups:
                 self.best._group_code(g)  # raises the usual DataError
-            per_law = {k: (f.predictive_draws if kind == "predictive" else f.curve_draws)(xs, g, seed=seed)
-                       for k, f in self.fits.items()}
+            decades = self.best._decades_beyond(xs, g)
+            per_law = {}
+            for k, f in self.fits.items():
+                draws = (f.predictive_draws if kind == "predictive" else f.curve_draws)(xs, g, seed=seed)
+                if scales[k] is not None:
+                    rng = f._rng(seed, salt=20_000 + f._group_code(g))
+                    draws = widen(draws, decades, scales[k], rng, link=f.drift_link)
+                per_law[k] = draws
             blocks = {"stacked": self._mixture(per_law, seed)}
             if by_law:
                 blocks.update(per_law)
-            decades = self.best._decades_beyond(xs, g)
             for name, draws in blocks.items():
-                if discrepancy is not None:
-                    rng = self.best._rng(seed, salt=20_000 + self.best._group_code(g))
-                    draws = widen(draws, decades, discrepancy, rng)
                 frame = pd.DataFrame({"group": g, self.config.x: xs, **interval_columns(draws, prob), "prob": prob})
                 frame["decades_beyond"] = decades
                 if by_law:
                     frame.insert(0, "law", name)
                 rows.append(frame)
         return pd.concat(rows, ignore_index=True)
+
+    def resolve_discrepancy(self, discrepancy=None, seed: int | None = None):
+        """The best law's draws of ``s`` (each law widens by its own in :meth:`predict`)."""
+        return self.best.resolve_discrepancy(discrepancy, seed)
+
+    def discrepancy_text(self, discrepancy=None) -> str:
+        """What the forecasts' widening is, in words (each law by its own drift prior by default)."""
+        return self.best.discrepancy_text(discrepancy) + (" for each law" if discrepancy in (None, True) else "")
 
     def diagnostics(self) -> dict[str, float]:
         """Worst sampler diagnostics over the laws."""
@@ -310,10 +320,8 @@ class StackedFit:
                     seed: int | None = None) -> np.ndarray:
         """Stacked reach draws: each law's :meth:`~bayescale.ScalingFit.reach_draws`, mixed by weight
         (as :meth:`predict` mixes curves)."""
-        if discrepancy is not None:
-            from bayescale.laws.discrepancy import check_scale
-
-            check_scale(discrepancy, self.fits)
+        for f in self.fits.values():
+            f.resolve_discrepancy(discrepancy, seed)  # checked before any law's reach
         per_law = {k: f.reach_draws(target, group, discrepancy, seed=seed)[:, None] for k, f in self.fits.items()}
         return self._mixture(per_law, seed)[:, 0]
 

@@ -75,7 +75,8 @@ def backtest(
     seed: int = 0,
     baselines: bool = True,
     n_boot: int = 1000,
-    discrepancy: bool = False,
+    discrepancy: bool | str = "prior",
+    drift_prior=None,
     inner: float = 0.6,
     workers: int | None = None,
     executor: str = "local",
@@ -118,9 +119,15 @@ def backtest(
         Also fit the least-squares baselines on the same splits.
     n_boot : int
         Bootstrap resamples of the ``ls_bootstrap`` baseline.
-    discrepancy : bool
-        Add the distance-growing discrepancy learned from in-sample backtests
-        (method ``bayescale+disc``); costs one more fit per (curve, cutoff).
+    discrepancy : {"prior", True, "learn", False}
+        ``"prior"`` (the default): also score the forecasts widened beyond the data by the drift
+        prior (method ``bayescale+prior``, what :func:`bayescale.fit` does by default; no refits).
+        ``True`` or ``"learn"``: besides, update that prior with the data set's own in-sample
+        backtests (method ``bayescale+disc``, partially pooled toward the population; one more fit
+        per (curve, cutoff)). ``False``: the posterior alone (and the baselines).
+    drift_prior : path, DriftPrior or mapping, optional
+        The drift prior (default: the shipped one, :mod:`bayescale.laws.drift_prior`), or one per
+        data set name (leave-one-data-set-out scoring).
     inner : float
         Fraction of the training log-x range used for the in-sample backtests.
     workers : int, optional
@@ -143,17 +150,29 @@ def backtest(
     BacktestResult
     """
 
+    if discrepancy not in (False, True, "prior", "learn"):
+        raise SpecError(f"discrepancy must be 'prior', 'learn' (or True) or False, got {discrepancy!r}")
+    learn = discrepancy in (True, "learn")
     spec = {"law": law, "noise": "lognormal" if noise is None else noise, "priors": priors, "draws": draws,
             "tune": tune, "chains": chains, "target_accept": target_accept,
             "sampler": sampler or "nutpie", "baselines": baselines, "n_boot": n_boot,
-            "discrepancy": discrepancy, "inner": inner}
+            "discrepancy": learn, "inner": inner}
     if not 0 < inner < 1:
         raise SpecError(f"inner must be in (0, 1), got {inner!r}")
     if train_column is not None:
         split = f"column:{train_column}"
     data = {name: {"df": df, "x": x, "y": y, "group": group, "split": split, "measure": measure}}
     return backtest_datasets(data, spec=spec, seed=seed, workers=workers, executor=executor, scheduler=scheduler,
-                             progress=progress, out=out, resume=resume)
+                             progress=progress, out=out, resume=resume,
+                             drift_prior=None if discrepancy is False else _prior(drift_prior))
+
+
+def _prior(drift_prior):
+    from bayescale.laws.drift_prior import load_drift_prior
+
+    if isinstance(drift_prior, Mapping):
+        return {name: load_drift_prior(p) for name, p in drift_prior.items()}
+    return load_drift_prior(drift_prior)
 
 
 def _tasks(name: str, df, *, x: str, y: str, group, split, spec: Mapping, seed: int, tasks: list, meta: dict,
@@ -199,9 +218,22 @@ def _tasks(name: str, df, *, x: str, y: str, group, split, spec: Mapping, seed: 
                                     "x_train": xs[ok][mask], "y_train": ys[ok][mask], "x_test": xs[ok][~mask]}))
 
 
+def _prior_of(drift_prior, name: str):
+    """The drift prior for data set ``name`` (one for all, or from a mapping), or None."""
+    if isinstance(drift_prior, Mapping):
+        return drift_prior.get(name)
+    return drift_prior
+
+
+def _law_covariate(law) -> str:
+    """The law named as the drift prior's covariate (a stack counts as its simplest law, the power law)."""
+    return law if isinstance(law, str) and law != "auto" else "power"
+
+
 def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = None, seed: int = 0,
                       workers: int | None = None, executor: str = "local", scheduler: str | None = None,
-                      progress: bool = True, out=None, resume: bool = False, **options) -> BacktestResult:
+                      progress: bool = True, out=None, resume: bool = False, keep_draws: int | None = None,
+                      drift_prior=None, **options) -> BacktestResult:
     """Backtest several data sets in one pool of workers (each compiles the model once).
 
     Parameters
@@ -215,6 +247,14 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
         :func:`backtest`: ``law``, ``draws``, ``discrepancy``, ...) are used with its defaults.
     seed, workers, executor, scheduler, progress, out, resume
         As in :func:`backtest`.
+    drift_prior : DriftPrior or mapping, optional
+        Drift prior (one for all, or one per data set name): adds method ``bayescale+prior`` (the
+        forecast widened by the prior's ``s`` for the data set's metric and law) and, with
+        ``discrepancy``, pools the learned ``s`` toward it.
+    keep_draws : int, optional
+        Keep up to this many predictive draws of every method at every held-out point (evenly
+        thinned, float32) in ``result.draws``, keyed by ``(dataset, curve, cutoff)``, for scoring
+        the same forecasts again under another discrepancy (:mod:`bayescale.workflows.drift`).
     """
     from bayescale.fitting.stacking import check_measure
     from bayescale.workflows.executors import make_executor
@@ -282,13 +322,16 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
                 support.append(row)
                 continue
             errors = [np.concatenate([r[k] for r in inner]) for k in ("d", "err", "var")]
-            grid, weights = posteriors[name] = discrepancy_model.posterior(*errors)
+            prior = _prior_of(drift_prior, name)
+            log_prior = None if prior is None else (
+                lambda g, p=prior, n=name: p.log_density(g, data[n].get("measure"), _law_covariate(spec["law"])))
+            grid, weights = posteriors[name] = discrepancy_model.posterior(*errors, log_prior=log_prior)
             cdf = np.cumsum(weights)
             disc[name] = float(grid @ weights)
             support.append({**row, "s": disc[name], "s_low": float(grid[np.searchsorted(cdf, 0.05)]),
                             "s_high": float(grid[np.searchsorted(cdf, 0.95)]),
                             "s_ml": discrepancy_model.max_likelihood(*errors)})
-    frames, fits = [], []
+    frames, fits, kept = [], [], {}
     for task_id in sorted(results, key=int):
         result, m = results[task_id], meta[task_id]
         base = {k: m[k] for k in ("dataset", "curve", "cutoff")}
@@ -301,15 +344,27 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
             failures.append({**base, **failure})
         distance = np.log10(m["x_test"] / m["x_train_max"])
         all_draws = dict(result["draws"])
+        link = discrepancy_model.link_name(data[m["dataset"]].get("measure"))
+        prior = _prior_of(drift_prior, m["dataset"])
+        if prior is not None and "bayescale" in all_draws:
+            rng = np.random.default_rng([seed, int(task_id), 1])
+            b = all_draws["bayescale"]
+            s_draws = prior.s_draws(data[m["dataset"]].get("measure"), _law_covariate(spec["law"]), b.shape[0], rng)
+            all_draws["bayescale+prior"] = discrepancy_model.widen(b, distance, s_draws, rng, link=link)
         if spec["discrepancy"] and "bayescale" in all_draws and m["dataset"] in posteriors:
             rng = np.random.default_rng([seed, int(task_id)])
             b = all_draws["bayescale"]
             grid, weights = posteriors[m["dataset"]]
             s_draws = rng.choice(grid, size=b.shape[0], p=weights)
-            all_draws["bayescale+disc"] = discrepancy_model.widen(b, distance, s_draws, rng)
+            all_draws["bayescale+disc"] = discrepancy_model.widen(b, distance, s_draws, rng, link=link)
         elif spec["discrepancy"] and "bayescale" in all_draws:
             failures.append({**base, "method": "bayescale+disc", "reason": "no curve of this data set had enough "
                              f"training rows for an in-sample backtest ({MIN_TRAIN} distinct scales and one more)"})
+        if keep_draws:
+            kept[(base["dataset"], base["curve"], base["cutoff"])] = {
+                "x": m["x_test"], "y": m["y_test"], "distance": distance,
+                "draws": {k: np.asarray(v[np.linspace(0, len(v) - 1, min(keep_draws, len(v))).astype(int)],
+                                        dtype=np.float32) for k, v in all_draws.items()}}
         for method, d in all_draws.items():
             scores = score_draws(m["y_test"], d)
             frames.append(pd.DataFrame({**base, "method": method, "x": m["x_test"], "y": m["y_test"],
@@ -326,6 +381,7 @@ def backtest_datasets(data: Mapping[str, Mapping], *, spec: Mapping | None = Non
                             discrepancy_support=pd.DataFrame(support, columns=SUPPORT_COLUMNS),
                             discrepancy_posteriors=posteriors)
     result.set_aside = set_aside
+    result.draws = kept
     if out is not None:
         result.save(out)
     return result

@@ -114,10 +114,13 @@ def run_task(task: Mapping[str, Any]) -> dict:
         mask = inner_mask(x_tr, spec["inner"])
         if mask.sum() >= MIN_TRAIN and (~mask).sum() >= 1:
             try:
+                from bayescale.laws.discrepancy import link_fn, link_name
+
                 d_in, _ = _bayes_draws(frame[mask], x_tr[~mask], spec, seed + 1)
-                log_d = np.log(np.maximum(d_in, 1e-300))
-                inner = {"d": np.log10(x_tr[~mask] / x_tr[mask].max()), "err": np.log(y_tr[~mask])
-                         - np.median(log_d, axis=0), "var": log_d.var(axis=0)}
+                link = link_name(spec.get("measure"))  # errors on the scale the drift acts on
+                g_d = link_fn(d_in, link)
+                inner = {"d": np.log10(x_tr[~mask] / x_tr[mask].max()), "err": link_fn(y_tr[~mask], link)
+                         - np.median(g_d, axis=0), "var": g_d.var(axis=0)}
             except Exception as exc:  # noqa: BLE001
                 failures.append({"method": "bayescale+disc", "reason": f"inner fit: {type(exc).__name__}: {exc}"})
     return {"status": "ok", "draws": draws, "failures": failures, "inner": inner, "diagnostics": diagnostics,
