@@ -23,9 +23,10 @@ from bayescale.results.intervals import (
     requested_groups,
     scalar_stats,
 )
+from bayescale.results.planning import Plannable
 
 
-class ScalingFit:
+class ScalingFit(Plannable):
     """A fitted scaling law: posterior, data and configuration together.
 
     Create one with :func:`bayescale.fit`; reload a saved one with :func:`bayescale.load`.
