@@ -235,12 +235,12 @@ def _score(sim, comps, q, cands: Candidates, method, refits, seed, draws) -> pd.
 
 def _quantity_of(q: Quantity, template):
     """The quantity's draws on a refitted fit (all its draws), with the template's drift settings."""
-    from bayescale.workflows.plan.model import Component
+    from bayescale.workflows.plan.model import Component, noise_of
 
     def of(new_fit):
         rows = np.arange(new_fit.posterior.sizes["chain"] * new_fit.posterior.sizes["draw"])
         drift = np.resize(template.drift, len(rows))
-        comp = Component(new_fit, 1.0, rows, drift, template.noise, template.chinchilla)
+        comp = Component(new_fit, 1.0, rows, drift, noise_of(new_fit, rows), template.chinchilla)
         return quantity_draws(comp, q.draws)
 
     return of

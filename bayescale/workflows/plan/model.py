@@ -95,7 +95,7 @@ class Noise:
         return special.betaln(c + p * k, self.trials - c + (1 - p) * k) - special.betaln(p * k, (1 - p) * k)
 
 
-def _noise(fit, rows: np.ndarray) -> Noise:
+def noise_of(fit, rows: np.ndarray) -> Noise:
     post, cfg = fit.posterior, fit.config
     def get(name):
         return (flat(post, name)[rows] if name in post else None)
@@ -186,7 +186,7 @@ def components(fit, *, draws: int, seed: int, discrepancy, groups: list[str]) ->
         total = f.posterior.sizes["chain"] * f.posterior.sizes["draw"]
         rows = np.unique(np.linspace(0, total - 1, min(draws, total)).round().astype(int))
         drift = drift_draws(f, discrepancy, seed, groups)[rows]
-        out.append(Component(f, weight, rows, drift, _noise(f, rows), f.config.law == "chinchilla"))
+        out.append(Component(f, weight, rows, drift, noise_of(f, rows), f.config.law == "chinchilla"))
     return out
 
 
