@@ -16,7 +16,7 @@ import warnings
 from contextlib import contextmanager
 from importlib import import_module
 
-COMMANDS = ["fit", "run", "predict", "datasets", "audit", "fit-many", "backtest", "observational"]
+COMMANDS = ["fit", "run", "predict", "plan", "datasets", "audit", "fit-many", "backtest", "observational"]
 
 
 class Parser(argparse.ArgumentParser):

@@ -49,7 +49,14 @@ import numpy as np
 import pandas as pd
 
 from bayescale.errors import DataError
-from bayescale.workflows.plan.candidates import Candidates, check_budget, chinchilla, one_axis, within_budget
+from bayescale.workflows.plan.candidates import (
+    Candidates,
+    check_budget,
+    chinchilla,
+    one_axis,
+    replicate,
+    within_budget,
+)
 from bayescale.workflows.plan.model import DEFAULT, components, fit_default_discrepancy, quantity_draws
 from bayescale.workflows.plan.preposterior import MIN_ESS, greedy, refit_widths, simulate
 from bayescale.workflows.plan.quantity import (
@@ -108,8 +115,10 @@ def plan(
     cost_per_unit: float = 1.0,
     axis: str = "runs",
     max_scale: float | None = None,
+    runs: int = 1,
     kind: str = "predictive",
     method: str = "auto",
+    batch: bool = True,
     sims: int = 128,
     draws: int = 1000,
     refits: int = 8,
@@ -146,6 +155,8 @@ def plan(
         to ``2t`` costs ``t`` and observes the checkpoints between).
     max_scale : float, optional
         Largest affordable scale (Chinchilla: parameter count); larger default candidates are dropped.
+    runs : int
+        Replicate runs per candidate (``axis="runs"``): each observes ``runs`` points and costs ``runs`` times.
     kind : {"predictive", "mean"}
         For ``at=``: the interval of a new measurement, or of the law's curve.
     method : {"auto", "reweight", "refit"}
@@ -155,6 +166,8 @@ def plan(
         candidate where refitting.
     prob : float
         Mass of the interval whose width is planned.
+    batch : bool
+        Also choose the greedy batch (False: rank the candidates only).
     seed : int, optional
         Default: the fit's seed. The same seed gives bitwise the same plan.
     discrepancy : optional
@@ -177,14 +190,14 @@ def plan(
         raise DataError(f"refits must be an integer >= 1, got {refits!r}")
     setup = _setup(fit, budget=budget, at=at, group=group, reach=reach, compute=compute, quantity=quantity,
                    candidates=candidates, cost=cost, cost_per_unit=cost_per_unit, axis=axis, max_scale=max_scale,
-                   kind=kind, sims=sims, draws=draws, prob=prob, seed=seed, discrepancy=discrepancy)
+                   runs=runs, kind=kind, sims=sims, draws=draws, prob=prob, seed=seed, discrepancy=discrepancy)
     q, cands, comps, sim, seed, disc = setup
     table = _score(sim, comps, q, cands, method, refits, seed, draws)
-    return _with_batch(table, sim, cands, check_budget(budget), q, method, seed, sims, draws, disc)
+    return _with_batch(table, sim, cands, check_budget(budget), q, method, seed, sims, draws, disc, batch)
 
 
 def _setup(fit, *, budget, at=None, group=None, reach=None, compute=None, quantity=None, candidates=None,
-           cost=None, cost_per_unit=1.0, axis="runs", max_scale=None, kind="predictive", sims=128, draws=1000,
+           cost=None, cost_per_unit=1.0, axis="runs", max_scale=None, runs=1, kind="predictive", sims=128, draws=1000,
            prob=0.9, seed=None, discrepancy=DEFAULT):
     """Quantity, candidates, components and simulated outcomes of a plan (arguments as :func:`plan`)."""
     budget = check_budget(budget)
@@ -198,8 +211,9 @@ def _setup(fit, *, budget, at=None, group=None, reach=None, compute=None, quanti
     disc = fit_default_discrepancy(fit) if discrepancy is DEFAULT else discrepancy
     q = _quantity(fit, at=at, group=group, reach=reach, compute=compute, quantity=quantity, kind=kind,
                   given=given, seed=seed)
-    cands = within_budget(_candidates(fit, q, candidates, axis=axis, cost=cost, cost_per_unit=cost_per_unit,
-                                      max_scale=max_scale), budget, user_given=candidates is not None)
+    cands = replicate(_candidates(fit, q, candidates, axis=axis, cost=cost, cost_per_unit=cost_per_unit,
+                                  max_scale=max_scale), runs)
+    cands = within_budget(cands, budget, user_given=candidates is not None)
     comps = components(fit, draws=draws, seed=seed, discrepancy=disc, groups=[q.group] if q.group else [])
     parts = [quantity_draws(c, q.draws) for c in comps]
     if not all(np.all(np.isfinite(p)) for p in parts):
@@ -246,8 +260,8 @@ def _quantity_of(q: Quantity, template):
     return of
 
 
-def _with_batch(table, sim, cands, budget, q, method, seed, sims, draws, disc) -> pd.DataFrame:
-    steps = greedy(sim, table, cands.observes, budget)
+def _with_batch(table, sim, cands, budget, q, method, seed, sims, draws, disc, batch=True) -> pd.DataFrame:
+    steps = greedy(sim, table, cands.observes, budget) if batch else []
     table["order"] = 0
     table["cumulative_cost"] = np.nan
     table["batch_width"] = np.nan

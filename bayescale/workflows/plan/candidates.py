@@ -179,6 +179,21 @@ def within_budget(cands: Candidates, budget: float, user_given: bool) -> Candida
     if cands.table["chain"].duplicated().any():  # a chain's extensions: keep its affordable prefix
         return Candidates(cands.table.iloc[keep].reset_index(drop=True), cands.atoms,
                           [cands.observes[i] for i in keep], cands.cost_unit)
+    sizes = np.cumsum([0] + [len(cands.observes[i]) for i in keep])
     return Candidates(cands.table.iloc[keep].reset_index(drop=True),
                       cands.atoms.iloc[np.concatenate([cands.observes[i] for i in keep])].reset_index(drop=True),
-                      [np.array([j]) for j in range(len(keep))], cands.cost_unit)
+                      [np.arange(sizes[j], sizes[j + 1]) for j in range(len(keep))], cands.cost_unit)
+
+
+def replicate(cands: Candidates, runs: int) -> Candidates:
+    """Each candidate as ``runs`` replicate runs: ``runs`` times its atoms and its cost."""
+    if isinstance(runs, bool) or not isinstance(runs, int | np.integer) or runs < 1:
+        raise DataError(f"runs must be a positive integer (replicate runs per candidate), got {runs!r}")
+    if runs == 1:
+        return cands
+    if cands.table["chain"].duplicated().any():
+        raise DataError("runs > 1 replicates new runs; extensions of one training run (axis='curve') cannot be")
+    table = cands.table.assign(cost=cands.table["cost"] * runs, runs=runs)
+    atoms = cands.atoms.iloc[np.repeat(np.arange(len(cands.atoms)), runs)].reset_index(drop=True)
+    observes = [np.concatenate([np.arange(a * runs, (a + 1) * runs) for a in obs]) for obs in cands.observes]
+    return Candidates(table, atoms, observes, cands.cost_unit)

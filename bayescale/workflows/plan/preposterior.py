@@ -91,13 +91,15 @@ def greedy(sim: Simulation, table, observes: list[np.ndarray], budget: float) ->
     """Greedy batch under ``budget``: each step adds the candidate with the largest width reduction per
     extra cost (a chain's extension pays only beyond the chain's furthest chosen point).
 
-    Returns ``(candidate, cumulative cost, expected width after the batch so far)`` per step.
+    A candidate counts only when its expected reduction exceeds twice its Monte Carlo standard error
+    (paired over the simulations). Returns ``(candidate, cumulative cost, expected width after the
+    batch so far)`` per step.
     """
     cost, chain = table["cost"].to_numpy(dtype=float), table["chain"].to_numpy()
     paid: dict = {}
     seen = np.zeros(sim.y.shape[1], dtype=bool)
     state = sim.after(np.array([], dtype=int))
-    width = float(np.mean(sim.widths(state)[0]))
+    now = sim.widths(state)[0]
     spent, steps, chosen = 0.0, [], set()
     while True:
         best = None
@@ -107,15 +109,16 @@ def greedy(sim: Simulation, table, observes: list[np.ndarray], budget: float) ->
             if c in chosen or extra <= 0 or spent + extra > budget * (1 + 1e-12) or not new.size:
                 continue
             trial = sim.after(new, state)
-            w = float(np.mean(sim.widths(trial)[0]))
-            gain = (width - w) / extra
-            if gain > 0 and (best is None or gain > best[0]):
+            w = sim.widths(trial)[0]
+            diff = now - w  # paired over the same simulations: a gain must beat its own Monte Carlo error
+            gain = float(np.mean(diff)) / extra
+            if np.mean(diff) > 2 * np.std(diff) / np.sqrt(len(diff)) and (best is None or gain > best[0]):
                 best = (gain, c, extra, new, trial, w)
         if best is None:
             return steps
-        _, c, extra, new, state, width = best
+        _, c, extra, new, state, now = best
         chosen.add(c)
         paid[chain[c]] = cost[c]
         seen[new] = True
         spent += extra
-        steps.append((c, spent, width))
+        steps.append((c, spent, float(np.mean(now))))
