@@ -60,7 +60,6 @@ def candidates_arg(values):
 
 def run(args) -> int:
     from bayescale.cli.predict import load_fits
-    from bayescale.core.console import print_table
 
     check_outputs(plot=args.plot, tables=[args.out] if args.out else ())
     fit = load_fits(args.fits)
@@ -72,20 +71,31 @@ def run(args) -> int:
         laws = list(fit.fits) if hasattr(fit, "fits") else fit.config.law
         options["discrepancy"] = cli_discrepancy(laws, args.discrepancy, fit)
     table = fit.plan(budget=args.budget, **options)
-    a = table.attrs
-    shown = table.sort_values(["order", "reduction_per_cost"], ascending=[True, False], key=lambda s: s.replace(
-        0, 10**9) if s.name == "order" else s)
-    print_table(shown, f"Plan for {a['quantity']}: {a['prob']:.0%} interval width now {a['width_now']:.4g} "
-                       f"{a['unit']}; cost in {a['cost_unit']}", index=False, plain=True if args.plain else None)
-    print(f"\nbatch: {int((table['order'] > 0).sum())} runs for {a['batch_cost']:.4g} of budget {a['budget']:.4g}; "
-          f"expected width {a['width_now']:.4g} -> {a['batch_width']:.4g}")
+    show_plan(table, plain=True if args.plain else None)
     if args.out:
         table.to_csv(args.out, index=False)
         print(f"wrote {args.out}")
     if args.plot:
-        from bayescale.cli._common import write_figure
-        from bayescale.workflows.plan.figure import plot_plan
-
-        write_figure(plot_plan(table), args.plot)
-        print(f"wrote {args.plot}")
+        write_plan_figure(table, args.plot)
     return 0
+
+
+def write_plan_figure(table, path) -> None:
+    from bayescale.cli._common import write_figure
+    from bayescale.workflows.plan.figure import plot_plan
+
+    write_figure(plot_plan(table), path)
+    print(f"wrote {path}")
+
+
+def show_plan(table, plain=None) -> None:
+    """Print a plan: the batch first (in order), then the other candidates by reduction per cost."""
+    from bayescale.core.console import print_table
+
+    a = table.attrs
+    shown = table.sort_values(["order", "reduction_per_cost"], ascending=[True, False], key=lambda s: s.replace(
+        0, 10**9) if s.name == "order" else s)
+    print_table(shown, f"Plan for {a['quantity']}: {a['prob']:.0%} interval width now {a['width_now']:.4g} "
+                       f"{a['unit']}; cost in {a['cost_unit']}", index=False, plain=plain)
+    print(f"\nbatch: {int((table['order'] > 0).sum())} runs for {a['batch_cost']:.4g} of budget {a['budget']:.4g}; "
+          f"expected width {a['width_now']:.4g} -> {a['batch_width']:.4g}")
