@@ -154,10 +154,10 @@ def main() -> None:
     t3 = time.perf_counter()
     mean = replay.groupby("rule", sort=False)[["rmsle", "coverage", "interval_score"]].mean()
     text = ["# bench_plan", "", f"Chinchilla replay ({t1 - t0:.0f} s)", "",
-            replay.to_markdown(index=False, floatfmt=".4g"),
-            "", "Mean over the three budgets", "", mean.to_markdown(floatfmt=".4g"), "",
+            replay.to_string(index=False, float_format="{:.4g}".format),
+            "", "Mean over the three budgets", "", mean.to_string(float_format="{:.4g}".format), "",
             f"Simulated power laws, realised / predicted width ({t2 - t1:.0f} s): median ratio "
-            f"{ratios['ratio'].median():.3f}", "", ratios.to_markdown(index=False, floatfmt=".4g"), "",
+            f"{ratios['ratio'].median():.3f}", "", ratios.to_string(index=False, float_format="{:.4g}".format), "",
             f"Ranking 20 candidates, 20-point power law ({t3 - t2:.0f} s): {cost}", ""]
     out = "\n".join(text)
     print(out)

@@ -43,8 +43,7 @@ class ScalingFit(Plannable):
 
     def __init__(self, idata: xr.DataTree, data: CurveData, config: FitConfig):
         self.idata = idata
-        self.data = data
-        self.config = config
+        self.data, self.config = data, config
 
     def __repr__(self) -> str:
         c = self.config

@@ -41,13 +41,9 @@ class Candidates:
 
 
 def check_budget(budget) -> float:
-    try:
-        b = float(budget)
-    except (TypeError, ValueError):
-        raise DataError(f"budget must be a positive number (the total cost of the batch), got {budget!r}") from None
-    if not np.isfinite(b) or b <= 0:
-        raise DataError(f"budget must be a positive finite number (the total cost of the batch), got {budget!r}")
-    return b
+    from bayescale.workflows.plan.quantity import positive
+
+    return positive(budget, "budget", "the total cost of the batch")
 
 
 def _run_cost(fit, x: np.ndarray) -> tuple[np.ndarray, str]:

@@ -27,13 +27,15 @@ class Quantity:
     scale: float | None = None  # where it sits on the x axis (or the compute), for the default candidates
 
 
-def _positive(value, name: str) -> float:
+def positive(value, name: str, what: str = "") -> float:
+    """``value`` as one positive finite number, else a :class:`DataError` naming ``name``."""
+    what = f" ({what})" if what else ""
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise DataError(f"{name} must be one positive number, got {value!r}") from None
+        raise DataError(f"{name} must be a positive number{what}, got {value!r}") from None
     if not np.isfinite(v) or v <= 0:
-        raise DataError(f"{name} must be one positive finite number, got {value!r}")
+        raise DataError(f"{name} must be a positive finite number{what}, got {value!r}")
     return v
 
 
@@ -44,10 +46,10 @@ def at_quantity(fit, at, group: str | None, kind: str) -> Quantity:
     y = fit.config.y
     if fit.config.law == "chinchilla":
         if isinstance(at, dict):
-            n, d = _positive(at.get("params"), "at['params']"), _positive(at.get("tokens"), "at['tokens']")
+            n, d = positive(at.get("params"), "at['params']"), positive(at.get("tokens"), "at['tokens']")
             label, scale = f"{y} at N={n:.3g}, D={d:.3g}", 6 * n * d
         else:
-            c = _positive(at, "at (a compute budget)")
+            c = positive(at, "at (a compute budget)")
             label, scale = f"{y} of the compute-optimal run at C={c:.3g}", c
 
         def draws(comp):
@@ -62,7 +64,7 @@ def at_quantity(fit, at, group: str | None, kind: str) -> Quantity:
             return _observed(comp, mean[comp.rows], dist, kind)
 
         return Quantity(draws, label, y, None, scale)
-    x = _positive(at, "at")
+    x = positive(at, "at")
     group = _one_group(fit, group)
 
     def draws(comp):
@@ -120,7 +122,7 @@ def optimal_quantity(fit, compute, what: str = "params") -> Quantity:
     """log10 of the compute-optimal ``params`` (or ``tokens``, ``tokens_per_param``) at a budget."""
     if fit.config.law != "chinchilla":
         raise DataError(f"compute= (the compute-optimal allocation) needs a chinchilla fit, not law {fit.config.law!r}")
-    c = _positive(compute, "compute")
+    c = positive(compute, "compute")
     if what not in ("params", "tokens", "tokens_per_param"):
         raise DataError(f"optimal must be 'params', 'tokens' or 'tokens_per_param', got {what!r}")
     return Quantity(lambda comp: np.log10(comp.fit.optimal_draws([c])[what][comp.rows, 0]),
