@@ -85,14 +85,17 @@ def test_recommendation_narrows_and_more_runs_narrow_more(fit):
     result = audit(claim(predictions=[{"compute": 1e24, "value": 1.9}], parameters={"beta": 0.37}), fit=fit)
     rec = result.recommendations.set_index("item")
     assert (rec["width_factor"] < 1).all() and (rec["width_after"] < rec["width_now"]).all()
-    # the far-out prediction is best informed by the largest budgets, not by small runs
-    assert rec.loc["loss at C=1e+24", "compute"] >= fit.data.compute.max()
+    # per FLOP, the run to buy is far cheaper than the forecast run itself
+    assert rec.loc["loss at C=1e+24", "compute"] < 1e24
+    assert np.allclose(rec["cost"], rec["runs"] * 6 * rec["params"] * rec["tokens"])
     draws = {"beta": fit.parameter_draws()["beta"]}
     one = expected_widths(fit, draws, result.candidates[["compute", "params", "tokens", "tokens_per_param"]]
                           .drop_duplicates(), 1)
     many = expected_widths(fit, draws, result.candidates[["compute", "params", "tokens", "tokens_per_param"]]
                            .drop_duplicates(), 50)
-    assert (many["width_factor"].to_numpy() < one["width_factor"].to_numpy()).all()
+    # preposterior widths carry Monte Carlo error: compare over the candidates, not each one
+    assert many["width_factor"].mean() < one["width_factor"].mean()
+    assert many["width_factor"].min() < one["width_factor"].min()
     md = result.to_markdown()
     assert "## Where 5 more runs would most reduce each interval" in md
     assert "supported: tail >= 0.1" in md
@@ -226,5 +229,5 @@ def test_reach_claims_on_the_compute_optimal_loss(fit):
     assert result.evidence["below the floor"]["p_never"] > 0.99
     rows = result.items.set_index("item")
     assert rows.loc["true", "posterior_median"] == pytest.approx(budget, rel=0.2)
-    assert "true" in set(result.recommendations["item"])  # finite reach draws get the linearised rule
+    assert "true" in set(result.recommendations["item"])  # finite reach draws get the planner
     assert "below the floor" not in set(result.recommendations["item"])

@@ -195,7 +195,7 @@ def test_cli_discrepancy_without_a_scale(unlearned_fit, tmp_path, capsys):
 def test_audit_judges_loss_claims_on_the_calibrated_posterior(unlearned_fit):
     from types import SimpleNamespace
 
-    from bayescale.workflows.audit.allocation import item_draws
+    from bayescale.workflows.audit.chinchilla_items import item_draws
 
     item = SimpleNamespace(kind="prediction", compute=None, params=1e11, tokens=2e12, name="loss")
     plain = item_draws(unlearned_fit, item)

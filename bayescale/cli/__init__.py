@@ -16,8 +16,8 @@ import warnings
 from contextlib import contextmanager
 from importlib import import_module
 
-COMMANDS = ["fit", "run", "predict", "datasets", "audit", "fit-many", "backtest", "observational", "learn-priors",
-            "drift-prior"]
+COMMANDS = ["fit", "run", "predict", "plan", "datasets", "audit", "fit-many", "backtest", "observational",
+            "learn-priors", "drift-prior"]
 
 
 class Parser(argparse.ArgumentParser):

@@ -53,4 +53,14 @@ def run(args) -> int:
                      discrepancy=disc, title=spec.title, reach=spec.reach.get("targets"), reach_groups=reach_groups,
                      command=reproduce_command(args, ["spec"], seed=fit.config.seed))
         print(f"wrote report {html}")
+    if spec.plan:
+        from bayescale.cli.plan import show_plan, write_plan_figure
+
+        options = {k: v for k, v in spec.plan.items() if k != "plot"}
+        table = fit.plan(**options)
+        print()
+        show_plan(table, plain=True if args.plain else None)
+        if spec.plan.get("plot"):
+            make_parent(spec.plan["plot"])
+            write_plan_figure(table, spec.plan["plot"])
     return 0

@@ -33,6 +33,11 @@ evaluated as code. Layout (every table but ``[data]`` and ``[model]`` is optiona
     targets = [2.1, 2.0]
     group = "pile"                    # or a list; default: every group
 
+    [plan]                            # which runs narrow a forecast most per FLOP (fit.plan)
+    at = 1e9                          # or reach = 2.0, or compute = 1e23 (chinchilla); group = "pile"
+    budget = 1e21                     # total cost of the batch (FLOPs, 6 N D)
+    candidates = [2e8, 5e8, 1e9]      # optional; also axis, max_scale, cost_per_unit, sims, seed, plot
+
     [output]                          # paths relative to the working directory
     plot = "out/olmo_domains.png"
     save = "out/olmo_domains.nc"
@@ -57,6 +62,8 @@ TABLES = {
     "predict": {"at", "prob", "groups", "discrepancy"},
     "output": {"plot", "save", "report"},
     "reach": {"targets", "group"},
+    "plan": {"at", "reach", "compute", "group", "budget", "candidates", "axis", "max_scale", "cost_per_unit",
+             "sims", "seed", "plot"},
 }
 TOP_LEVEL = {"title", "description", *TABLES}
 
@@ -73,6 +80,7 @@ class Spec:
     predict: dict[str, Any] = field(default_factory=dict)
     output: dict[str, Any] = field(default_factory=dict)
     reach: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)
 
     def fit_kwargs(self) -> dict[str, Any]:
         return {**self.model, **self.sampling}
@@ -131,6 +139,7 @@ def load_spec(path) -> Spec:
                         f"the data, as learned by 'bayescale backtest --discrepancy'), or false for the "
                         f"posterior alone (default: the learned drift prior), got {disc!r}")
     check_reach(tables["reach"], model, where)
+    check_plan(tables["plan"], where)
     return Spec(path=path, title=str(raw.get("title", path.stem)), **tables)
 
 
@@ -189,6 +198,18 @@ def check_groups(spec: Spec, frame: pd.DataFrame, names, key: str) -> None:
     unknown = [g for g in wanted if g not in known and g != NEW_GROUP]
     if unknown:
         raise SpecError(f"{spec.path}: {key} {', '.join(map(repr, unknown))} not in the data's column {column!r}")
+
+
+def check_plan(plan: dict, where: str) -> None:
+    """Validate a ``[plan]`` table: a positive ``budget`` and exactly one quantity."""
+    if not plan:
+        return
+    budget = plan.get("budget")
+    if isinstance(budget, bool) or not isinstance(budget, int | float) or not 0 < budget < float("inf"):
+        raise SpecError(f"{where}: [plan] needs 'budget', a positive number (the batch's total cost), got {budget!r}")
+    given = [k for k in ("at", "reach", "compute") if k in plan]
+    if len(given) != 1:
+        raise SpecError(f"{where}: [plan] needs exactly one of 'at', 'reach', 'compute'; got {given or 'none'}")
 
 
 def check_reach(reach: dict, model: dict, where: str) -> None:

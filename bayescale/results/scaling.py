@@ -23,9 +23,10 @@ from bayescale.results.intervals import (
     requested_groups,
     scalar_stats,
 )
+from bayescale.results.planning import Plannable
 
 
-class ScalingFit:
+class ScalingFit(Plannable):
     """A fitted scaling law: posterior, data and configuration together.
 
     Create one with :func:`bayescale.fit`; reload a saved one with :func:`bayescale.load`.
@@ -42,8 +43,7 @@ class ScalingFit:
 
     def __init__(self, idata: xr.DataTree, data: CurveData, config: FitConfig):
         self.idata = idata
-        self.data = data
-        self.config = config
+        self.data, self.config = data, config
 
     def __repr__(self) -> str:
         c = self.config

@@ -33,6 +33,7 @@ import pandas as pd
 from bayescale.core.posterior import NEW_GROUP
 from bayescale.errors import DataError, LawError, SamplingWarning
 from bayescale.results.loo import loo_on_y
+from bayescale.results.planning import Plannable
 
 PARETO_K_LIMIT = 0.7
 
@@ -83,7 +84,7 @@ def _saved_lfo(fits: dict):
     return LFOResult(table, pd.DataFrame(), pd.Series(saved["weights"], dtype=float), list(saved["notes"]))
 
 
-class StackedFit:
+class StackedFit(Plannable):
     """Several laws fitted to the same data, averaged by stacking weights.
 
     Attributes

@@ -55,9 +55,9 @@ not supported below), a claimed event by its posterior probability P (supported:
 not supported: P <= 0.1; inconclusive between). What each kind computes is documented in
 :mod:`bayescale.workflows.audit.curves` (parameters, reach, emergence), :mod:`bayescale.workflows.audit.groups`
 (groups, population) and :mod:`bayescale.workflows.audit.trend`; Chinchilla's predictions and
-allocations, the width check and the linearised recommendations in
-:mod:`bayescale.workflows.audit.allocation`; where more runs help on other laws in
-:mod:`bayescale.workflows.audit.narrow`. Bad claims fail in :mod:`bayescale.workflows.audit.claims` and
+allocations in :mod:`bayescale.workflows.audit.chinchilla_items`; where more runs would narrow each item
+most per unit cost, for every law, in :mod:`bayescale.workflows.audit.more_runs` (the run planner of
+:mod:`bayescale.workflows.plan`). Bad claims fail in :mod:`bayescale.workflows.audit.claims` and
 :mod:`bayescale.workflows.audit.claim_kinds`, before any sampling.
 
 For the Chinchilla law every claimed item is compared with its posterior:
@@ -77,7 +77,7 @@ For the Chinchilla law every claimed item is compared with its posterior:
 
 from __future__ import annotations
 
-from bayescale.workflows.audit.allocation import CANDIDATE_RATIOS, candidate_runs, expected_widths, item_draws
+from bayescale.workflows.audit.chinchilla_items import item_draws
 from bayescale.workflows.audit.claims import DEFAULT_PROB, Claim, ClaimItem, load_claim_data, parse_claim
 from bayescale.workflows.audit.engine import audit
 from bayescale.workflows.audit.judge import (
@@ -90,6 +90,7 @@ from bayescale.workflows.audit.judge import (
     event_verdict,
     verdict,
 )
+from bayescale.workflows.audit.more_runs import CANDIDATE_RATIOS, candidate_runs, expected_widths
 from bayescale.workflows.audit.result import AuditResult
 
 __all__ = ["CANDIDATE_RATIOS", "DEFAULT_PROB", "NARROW", "PROBABILITY_TEXT", "SUPPORTED",

@@ -25,7 +25,7 @@ import numpy as np
 
 from bayescale.workflows.audit.context import Context, Outcome, central, flag_codes, target_flags
 from bayescale.workflows.audit.judge import evaluate_item, event_row
-from bayescale.workflows.audit.narrow import group_name, narrowing
+from bayescale.workflows.audit.more_runs import group_name, narrowing
 
 RISE = 2 * math.log(9.0)  # the logistic rises from 10% to 90% of its jump over 2 ln 9 / k
 

@@ -27,7 +27,7 @@ def _evaluators() -> dict:
 
 
 def _chinchilla_item(ctx: Context, item) -> tuple[Outcome, Any]:
-    from bayescale.workflows.audit.allocation import item_draws, item_flags
+    from bayescale.workflows.audit.chinchilla_items import item_draws, item_flags
 
     if item.kind == "reach":
         from bayescale.workflows.audit.curves import reach
@@ -43,28 +43,32 @@ def _chinchilla_item(ctx: Context, item) -> tuple[Outcome, Any]:
 
 
 def _chinchilla_recommendations(ctx, parsed, items, draws_by_item):
-    from bayescale.workflows.audit.allocation import recommendations
+    from bayescale.workflows.audit.more_runs import recommendations
 
     targets = [it.compute if it.compute else 6 * it.params * it.tokens for it in parsed.items
                if it.compute or it.params]
     targets += [it.fields["by"] for it in parsed.items if it.kind == "reach"]
     recs, widths = recommendations(ctx.fit, items, draws_by_item, targets, parsed.runs)
     more = {r.item: f"C={r.compute:.3g} at {r.tokens_per_param:g} tok/param: width x{r.width_factor:.2f}"
+                    f" for {r.cost:.3g} FLOPs"
             for r in recs.itertuples()}
     return recs, widths, more
 
 
 def _generic_recommendations(candidates: dict[str, pd.DataFrame]):
+    from bayescale.workflows.audit.more_runs import best_per_cost
+
+    columns = ["item", "group", "x", "runs", "cost", "width_factor", "reduction_per_cost"]
     frames = [table.assign(item=name) for name, table in candidates.items() if table is not None and len(table)]
     if not frames:
-        empty = pd.DataFrame(columns=["item", "group", "x", "runs", "width_factor"])
+        empty = pd.DataFrame(columns=columns)
         return empty, empty, {}
-    widths = pd.concat(frames, ignore_index=True)[["item", "group", "x", "runs", "width_factor"]]
+    widths = pd.concat(frames, ignore_index=True)[columns]
     if widths["group"].isna().all():  # an ungrouped fit
         widths = widths.drop(columns="group")
-    recs = widths.loc[widths.groupby("item", sort=False)["width_factor"].idxmin()].reset_index(drop=True)
+    recs = best_per_cost(widths)
     more = {r.item: f"x={r.x:.3g}{f' ({r.group})' if isinstance(getattr(r, 'group', None), str) else ''}: "
-                    f"width x{r.width_factor:.2f}"
+                    f"width x{r.width_factor:.2f} for cost {r.cost:.3g}"
             for r in recs.itertuples()}
     return recs, widths, more
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from bayescale.workflows.audit.context import Context, Outcome, central, flag_codes, target_flags
 from bayescale.workflows.audit.judge import EVENT_RULE, empty_row, evaluate_item, event_row
-from bayescale.workflows.audit.narrow import narrowing
+from bayescale.workflows.audit.more_runs import narrowing
 
 GRID = 25
 

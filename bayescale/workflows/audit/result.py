@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayescale.workflows.audit.allocation import CANDIDATE_RATIOS
 from bayescale.workflows.audit.judge import NARROW, PROBABILITY_TEXT, VERDICT_TEXT
+from bayescale.workflows.audit.more_runs import CANDIDATE_RATIOS
 
 VALUE_KINDS = ("parameter", "prediction", "optimal")
 
@@ -102,15 +102,14 @@ class AuditResult:
                       "width_ratio", "runs_needed"]]
 
     def _recommendation_text(self) -> str:
-        if self.law == "chinchilla":
-            return ("Expected width after the extra runs relative to now (`width_factor`), for candidate runs at "
-                    "compute budgets from the smallest observed to beyond the targets and "
-                    f"{', '.join(str(int(r)) for r in CANDIDATE_RATIOS)} tokens per parameter. "
-                    "Linearised (Laplace) approximation around the posterior mean, not a refit.")
-        return ("Expected width after the extra runs relative to now (`width_factor`), for runs at nine scales "
-                "from the smallest observed to ten times the largest (or the claim's target): the draws of the "
-                "claimed quantity conditioned, as if jointly Gaussian, on the curve measured there with the "
-                "noise the data show. Not a refit.")
+        where = (f"runs at compute budgets from the smallest observed to beyond the targets and "
+                 f"{', '.join(str(int(r)) for r in CANDIDATE_RATIOS)} tokens per parameter, costing 6 N D FLOPs"
+                 if self.law == "chinchilla" else
+                 "runs at nine scales from the smallest observed to ten times the largest (or the claim's target)")
+        return ("The candidate with the largest expected reduction of the interval per unit cost, for " + where
+                + ". Expected width after the extra runs relative to now (`width_factor`) by preposterior "
+                "simulation: outcomes drawn from the posterior predictive, the posterior draws reweighted by "
+                "their likelihood (bayescale.workflows.plan).")
 
     def to_markdown(self) -> str:
         """The audit as a Markdown report: one row per item with its verdict, then the details."""
