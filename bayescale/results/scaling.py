@@ -256,10 +256,22 @@ class ScalingFit:
         return dict(self._diagnostics)
 
     def breaks(self, prob: float = 0.9) -> pd.DataFrame:
-        """Posterior of each break of a broken-law fit (see :func:`bayescale.laws.broken.break_table`)."""
+        """Posterior of each break of a broken-law fit (see :func:`bayescale.laws.broken.break_table`); for the
+        turning law also where the curve turns (:func:`bayescale.laws.turning.breaks_and_turns`)."""
         from bayescale.laws.broken import break_table
 
+        if self.config.law == "turning":
+            from bayescale.laws.turning import breaks_and_turns
+
+            return breaks_and_turns(self, check_prob(prob))
         return break_table(self, check_prob(prob))
+
+    def turns(self, prob: float = 0.9) -> pd.DataFrame:
+        """Where a turning-law fit turns (minimum, maximum) with intervals, and its value there, per group
+        (see :func:`bayescale.laws.turning.turn_table`): for an isoFLOP curve, the compute-optimal size."""
+        from bayescale.laws.turning import turn_table
+
+        return turn_table(self, check_prob(prob))
 
     def flags(self, at=None) -> pd.DataFrame:
         """Reliability flags, one row each: code, severity, message, value.
