@@ -104,7 +104,8 @@ def turn_draws(posterior: xr.Dataset, data) -> dict[str, np.ndarray]:
         j = np.argmax(crossed, axis=1)
         rows = np.arange(len(j))
         s0, s1 = slope[rows, j], slope[rows, j + 1]
-        frac = np.where(s1 != s0, s0 / (s0 - s1), 0.5)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(s1 != s0, s0 / (s0 - s1), 0.5)
         u = grid[j] + frac * (grid[j + 1] - grid[j])
         out[kind] = np.where(has, u, np.nan)
     return out
