@@ -23,6 +23,16 @@ MEASURES = ("loss", "error", "accuracy")  # what y measures, as a user may tell 
 TURN_NOISES = 3.0  # law="auto" adds the turning law when a curve rises above its running minimum by this many noise sds
 
 
+def rise_above_minimum(x: np.ndarray, log_y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Per point of one curve (sorted by ``x``; at least 3 points), how far ``log y`` rises above the lowest
+    ``log y`` before it (0 for the first point), and the curve's noise ``s``: the robust sd of the second
+    differences of ``log y``, ``1.4826 MAD / sqrt(6)`` (a smooth trend cancels; at least 1e-6)."""
+    v = np.asarray(log_y, dtype=float)[np.argsort(np.asarray(x, dtype=float), kind="stable")]
+    d2 = np.diff(v, 2)
+    s = max(1.4826 * float(np.median(np.abs(d2 - np.median(d2)))) / np.sqrt(6), 1e-6)
+    return np.append(0.0, v[1:] - np.minimum.accumulate(v)[:-1]), s
+
+
 def turn_evidence(df: pd.DataFrame, *, x: str, y: str, group: str | None = None) -> tuple[bool, str]:
     """Whether the rows show a turn: a curve that rises above an earlier minimum by more than its noise.
 
@@ -42,12 +52,9 @@ def turn_evidence(df: pd.DataFrame, *, x: str, y: str, group: str | None = None)
     best = (0.0, None, 0.0)  # (rise in noise sds, curve, rise in log y)
     for key in np.unique(keys):
         rows = (keys == key) & np.isfinite(xs) & np.isfinite(ly)
-        order = np.argsort(xs[rows], kind="stable")
-        v = ly[rows][order]
-        if v.size < 6:
+        if rows.sum() < 6:
             continue
-        s = max(1.4826 * float(np.median(np.abs(np.diff(v, 2) - np.median(np.diff(v, 2))))) / np.sqrt(6), 1e-6)
-        rise = v[1:] - np.minimum.accumulate(v)[:-1]
+        rise, s = rise_above_minimum(xs[rows], ly[rows])
         score = np.sort(rise)[-2] / (np.sqrt(2) * s)  # the second largest: two points must rise
         if score > best[0]:
             best = (float(score), key, float(np.sort(rise)[-2]))
