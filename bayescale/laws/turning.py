@@ -161,9 +161,11 @@ def turn_table(fit, prob: float = 0.9) -> pd.DataFrame:
 
 
 def breaks_and_turns(fit, prob: float = 0.9) -> pd.DataFrame:
-    """``fit.breaks()`` of the turning law: each break (:func:`bayescale.laws.broken.break_table`, signed
-    exponents either side), then each turn of :func:`turn_table` (its location only: turns are shared by
+    """``fit.breaks()``: each break (:func:`bayescale.laws.broken.break_table`); for the turning law (signed
+    exponents either side) then each turn of :func:`turn_table` (its location only: turns are shared by
     the groups), told apart by ``kind`` (``"break"``, ``"minimum"``, ``"maximum"``)."""
+    if fit.config.law != "turning":
+        return broken.break_table(fit, prob)
     breaks = broken.break_table(fit, prob).assign(kind="break")
     turns = turn_table(fit, prob).drop_duplicates("kind")
     turns = turns[["kind", "median", "lower", "upper", "decades", "inside_data", "prob_turn", "prob"]]
