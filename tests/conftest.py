@@ -84,4 +84,5 @@ def one_bnsl_start():
         patch.setattr(baselines, "BNSL_BREAKS", (0.5,))
         patch.setattr(baselines, "BNSL_SHARPNESS", (0.5,))
         patch.setattr(baselines, "BNSL_EXPONENTS", ((0.3, 0.3),))
+        patch.setattr(baselines, "BNSL_TURNING", ((0.3, -0.6),))
         yield

@@ -173,7 +173,7 @@ def test_train_column_is_honoured_exactly(one_bnsl_start):
         train = frame[frame["train"]]
         expected = baselines.fit_power_ls(train["x"], train["y"])(held_out["x"].to_numpy())
         np.testing.assert_allclose(scored["median"].to_numpy(), expected, rtol=1e-8)
-    assert set(result.points["method"]) == {"bayescale", "ls", "ls_bootstrap", "loglinear", "bnsl"}
+    assert set(result.points["method"]) == {"bayescale", "ls", "ls_bootstrap", "loglinear", "bnsl", "bnsl_signed"}
     assert set(result.points["cutoff"]) == {"column:train"}
     fits = result.fits.set_index("curve")
     assert fits["n_train"].to_dict() == df.groupby("curve")["train"].sum().to_dict()
@@ -212,8 +212,9 @@ def test_failing_curve_is_recorded_and_skipped(monkeypatch, one_bnsl_start):
     assert failures.loc["c02", "method"] == "bayescale"
     assert failures.loc["c02", "reason"] == "FloatingPointError: sampler exploded"
     scored = result.points.groupby("curve")["method"].unique().map(set).to_dict()
-    assert scored["c00"] == {"bayescale", "ls", "ls_bootstrap", "loglinear", "bnsl"}
-    assert scored["c02"] == {"ls", "ls_bootstrap", "loglinear", "bnsl"}  # the baselines still ran on its split
+    assert scored["c00"] == {"bayescale", "ls", "ls_bootstrap", "loglinear", "bnsl", "bnsl_signed"}
+    # the baselines still ran on its split
+    assert scored["c02"] == {"ls", "ls_bootstrap", "loglinear", "bnsl", "bnsl_signed"}
     assert "c01" not in scored and "short" not in scored
 
 
@@ -327,7 +328,7 @@ def test_intervals_calibrated_on_curves_simulated_from_the_model(tmp_path, one_b
     assert result.discrepancy["data"] == support["s"] < 0.05
     table = result.table()
     assert list(table.columns) == ["dataset", "cutoff", "metric", "bayescale", "bayescale+disc", "ls",
-                                   "ls_bootstrap", "loglinear", "bnsl"]
+                                   "ls_bootstrap", "loglinear", "bnsl", "bnsl_signed"]
     assert table.set_index("metric").loc["n_points", "bayescale"] == n
     folder = result.save(tmp_path / "bt")
     assert {p.name for p in folder.iterdir()} >= {"points.csv", "table.csv", "failures.csv", "by_distance.csv"}

@@ -113,10 +113,13 @@ def test_auto_reads_a_fraction_as_an_accuracy_only_when_it_clearly_rises():
 
 def test_a_stated_measure_decides_the_candidates_of_auto():
     rising_error = pd.DataFrame({"x": np.linspace(8e9, 4.8e10, 6), "y": [0.40, 0.43, 0.42, 0.47, 0.52, 0.55]})
-    assert auto_laws(rising_error, x="x", y="y", measure="error") == (["power", "broken"], (
-        "measure='error' (stated): 'y' read as an error that falls with scale, the power and broken power laws"))
-    assert candidate_laws(rising_error, "auto", x="x", y="y", measure="loss") == ["power", "broken"]
+    # an error that rises well above its first value also gets the turning law (inverse scaling)
+    laws, why = auto_laws(rising_error, x="x", y="y", measure="error")
+    assert laws == ["power", "broken", "turning"]
+    assert why.startswith("measure='error' (stated): 'y' read as an error that falls with scale, the power and broken "
+                          "power laws; and the turning law: the data rise above an earlier minimum by ")
     falling = rising_error.assign(y=rising_error["y"].to_numpy()[::-1])
+    assert candidate_laws(falling, "auto", x="x", y="y", measure="loss") == ["power", "broken"]
     assert auto_laws(falling, x="x", y="y", measure="accuracy") == (["sigmoid"], (
         "measure='accuracy' (stated): 'y' read as an accuracy that rises with scale, the sigmoid law"))
     assert auto_laws(falling, x="x", y="y", measure="accuracy", trials=100)[0] == ["sigmoid"]

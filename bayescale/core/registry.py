@@ -57,6 +57,10 @@ LAWS: dict[str, LawSpec] = {
     "broken": LawSpec("broken", "bayescale.laws.broken", 6, True,
                       "smoothly broken power law y = a + b x^-c0 prod (1 + (x/d)^(1/f))^(-c f)",
                       options=("breaks",), target_accept=0.99),
+    # the broken law's model with signed exponents: it may turn up (bayescale.laws.turning)
+    "turning": LawSpec("turning", "bayescale.laws.turning", 6, True,
+                       "turning broken power law: BNSL with exponents of either sign (U shapes, double descent)",
+                       options=("breaks",), target_accept=0.99),
     "sigmoid": LawSpec("sigmoid", "bayescale.laws.sigmoid", 4, True,
                        "emergence: y = floor + (ceiling - floor) sigmoid(k (log x - x0))", options=("trials",)),
     "chinchilla": LawSpec("chinchilla", "bayescale.laws.chinchilla", 6, True,

@@ -43,8 +43,8 @@ from bayescale.results.stacked import LFOResult
 ORIGINS = (0.6, 0.7, 0.8)
 MIN_LATER = 2
 REFIT = {"draws": 250, "tune": 300, "chains": 2}
-SIMPLEST_FIRST = ("power", "sigmoid", "broken")
-SCORED_LAWS = ("power", "broken")
+SIMPLEST_FIRST = ("power", "sigmoid", "broken", "turning")
+SCORED_LAWS = ("power", "broken", "turning")
 
 
 def simplest(laws) -> str:

@@ -222,7 +222,7 @@ def check_reach(reach: dict, model: dict, where: str) -> None:
     if "targets" not in reach:
         raise SpecError(f"{where}: [reach] needs 'targets' (a list of values of the metric)")
     law = model.get("law", "power")
-    auto = ["sigmoid"] if model.get("measure") == "accuracy" else ["power", "broken"]
+    auto = ["sigmoid"] if model.get("measure") == "accuracy" else ["power", "broken", "turning"]
     laws = law if isinstance(law, list) else auto if law == "auto" else [law]
     for name in laws:
         try:

@@ -45,12 +45,18 @@ from bayescale.laws.priors import power_law_priors, priors_from_dict
 MARGIN = 0.1
 SHARP_MIN, SHARP_MAX = 0.02, 0.5
 MAX_BREAKS = 2
+BREAK_LAWS = ("broken", "turning")  # the laws with breaks: this module's model, exponents of either sign for turning
+
+
+def material_change(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Per draw, whether the exponent changes materially at a break: by more than 25% of the one before or 0.05."""
+    return np.abs(after - before) > np.maximum(0.25 * np.abs(before), 0.05)
 
 
 def n_breaks(config) -> int:
     k = config.options.get("breaks", 1)
     if not isinstance(k, int | np.integer) or isinstance(k, bool) or not 1 <= k <= MAX_BREAKS:
-        raise LawError(f"breaks must be 1 or 2 for the broken law, got {k!r}")
+        raise LawError(f"breaks must be 1 or 2 for the {config.law} law, got {k!r}")
     return int(k)
 
 
@@ -70,7 +76,7 @@ def default_priors(data, config) -> dict:
     from pymc_extras.prior import Prior
 
     if config.slopes != "shared":
-        raise LawError("the broken law shares its exponents across groups; use slopes='shared'")
+        raise LawError(f"the {config.law} law shares its exponents across groups; use slopes='shared'")
     k = n_breaks(config)
     priors = power_law_priors(
         data.y / data.y_scale, noise=config.noise, slopes="shared", floor=config.floor, n_groups=data.n_groups
@@ -135,13 +141,15 @@ def create_broken_model(
                                      dims="break")
         share = priors["sharpness"].create_variable("sharpness")
         width = pm.Deterministic("width", span * (SHARP_MIN + (SHARP_MAX - SHARP_MIN) * share), dims="break")
-        log_a = _centred("log_A", priors, n_groups)
-        log_a = log_a[g] if n_groups > 1 else log_a
-        if floor == "group" and n_groups > 1:
-            floor_g = pm.Deterministic("E", pt.exp(_pooled("log_E", priors, n_groups, "group")), dims="group")
-            e = floor_g[g]
+        if "floor_share" in priors:  # the level at x_ref and the floor's share of it (the turning law)
+            log_a, e = _level_and_floor(priors, n_groups)
         else:
-            e = pm.Deterministic("E", pt.exp(priors["log_E"].create_variable("log_E")))
+            log_a = _centred("log_A", priors, n_groups)
+            if floor == "group" and n_groups > 1:
+                e = pm.Deterministic("E", pt.exp(_pooled("log_E", priors, n_groups, "group")), dims="group")[g]
+            else:
+                e = pm.Deterministic("E", pt.exp(priors["log_E"].create_variable("log_E")))
+        log_a = log_a[g] if n_groups > 1 else log_a
         log_r = log_broken_reducible(
             u, log_a, [alpha[i] for i in range(k + 1)], [log_break[i] for i in range(k)],
             [width[i] for i in range(k)], pt.softplus,
@@ -166,6 +174,28 @@ def _break_shares(prior, k: int):
     first = pm.Beta("break_fraction", float(a[0]), float(a[1]))  # constants, as the Dirichlet's were
     pm.Deterministic("break_position", pt.stack([first, 1.0 - first]), dims="segment")
     return first[None]
+
+
+def _level_and_floor(priors: Mapping[str, Any], n_groups: int):
+    """``log A`` (per group, or the scalar ``log_A_mu``) and the shared floor ``E`` from the level and floor share.
+
+    The data pin the curve's value at ``x_ref``, ``V = E + A``, far better than how it splits
+    into floor and reducible part; sampling ``log V`` (``log_level_mu``) and the floor's share
+    ``q = E / V`` (``floor_share``) instead of ``log E`` and ``log A`` takes the curved ridge
+    between them out of the sampler's way. Group offsets ``log A_g`` are centred around
+    ``log_A_mu = log V + log(1 - q)``.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    log_v = priors["log_level_mu"].create_variable("log_level_mu")
+    share = priors["floor_share"].create_variable("floor_share")
+    e = pm.Deterministic("E", pt.exp(log_v) * share)
+    log_a_mu = pm.Deterministic("log_A_mu", log_v + pt.log1p(-share))
+    if n_groups == 1:
+        return log_a_mu, e
+    sigma = priors["log_A_sigma"].create_variable("log_A_sigma")
+    return pm.Normal("log_A", log_a_mu, sigma, dims="group"), e
 
 
 def _centred(name: str, priors: Mapping[str, Any], n_groups: int):
@@ -241,8 +271,8 @@ def break_table(fit, prob: float = 0.9) -> pd.DataFrame:
     25% of the one before, or 0.05 when that is larger) and ``inside_data`` (probability the
     break lies within the observed x range).
     """
-    if fit.config.law != "broken":
-        raise LawError(f"breaks() needs a fit of the broken law, not {fit.config.law!r}")
+    if fit.config.law not in BREAK_LAWS:
+        raise LawError(f"breaks() needs a fit of the broken or turning law, not {fit.config.law!r}")
     post = fit.posterior
     log_break = flat(post, "log_break")
     alpha = flat(post, "alpha")
@@ -252,8 +282,7 @@ def break_table(fit, prob: float = 0.9) -> pd.DataFrame:
     for i in range(log_break.shape[1]):
         bx = np.exp(log_break[:, i]) * fit.data.x_ref
         q = np.quantile(bx, [lo_q, 0.5, hi_q])
-        change = np.abs(alpha[:, i + 1] - alpha[:, i])
-        material = change > np.maximum(0.25 * alpha[:, i], 0.05)
+        material = material_change(alpha[:, i], alpha[:, i + 1])
         rows.append({
             "break": f"break_{i + 1}",
             "median": q[1], "lower": q[0], "upper": q[2],

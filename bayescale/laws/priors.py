@@ -26,6 +26,8 @@ PRIOR_DESCRIPTIONS = {
     "log_E": "log floor E, in y_scale units (shared floor)",
     "log_E_mu": "population mean of log E_g (per-group floor)",
     "log_E_sigma": "spread of log E_g across groups (per-group floor)",
+    "log_level_mu": "log of the curve's value at x = x_ref, in y_scale units (turning law; mean over groups)",
+    "floor_share": "share of the curve's value at x = x_ref that is the floor E (turning law)",
     "sigma": "noise scale (relative, on log y, for lognormal/studentt; in y_scale units for normal)",
     "nu": "Student-t degrees of freedom",
 }

@@ -158,7 +158,7 @@ def all_flags(fit, at=None) -> pd.DataFrame:
     """
     fixed = getattr(fit, "_fixed_flags", None)  # the draws never change; an audit asks once per claimed item
     if fixed is None:
-        fixed = sampler_flags(fit) + data_flags(fit) + influential_flags(fit) + regime_flags(fit)
+        fixed = sampler_flags(fit) + data_flags(fit) + influential_flags(fit) + regime_flags(fit) + turn_flags(fit)
         fit._fixed_flags = fixed
     rows = [dict(row) for row in fixed] + floor_flags(fit, at)
     if at is not None:
@@ -173,7 +173,8 @@ DISAGREEMENT = 0.5
 NEAR_FLOOR = 0.05
 SLOW_SLOPE = 0.03
 SLOPE_RATIO = 0.25
-REGIMES = ("cold start", "scaling", "plateau", "emergence", "slow scaling")
+REGIMES = ("cold start", "scaling", "plateau", "emergence", "slow scaling", "inverse scaling")
+TURN_WEIGHT = 0.05  # a stack's turning law below this weight says nothing about turns
 
 
 def _targets(at) -> np.ndarray:
@@ -187,28 +188,27 @@ def break_probability(fit, at) -> np.ndarray:
 
     A break counts when the exponent changes there by more than 25% of the one before (or
     by 0.05). For a stacked fit this is the broken law's probability times its stacking
-    weight (the other laws have no break). Laws without breaks give 0.
+    weight (the other laws have no break; the broken and turning laws' add up). Laws without breaks give 0.
     """
     from bayescale.core.posterior import flat
+    from bayescale.laws.broken import BREAK_LAWS, material_change
 
     xs = _targets(at)
-    weight = 1.0
-    if hasattr(fit, "fits"):
-        weight = float(fit.weights.get("broken", 0.0))
-        fit = fit.fits.get("broken")
-    if fit is None or fit.config.law != "broken" or weight == 0.0:
-        return np.zeros(xs.size)
-    log_break = flat(fit.posterior, "log_break")
-    alpha = flat(fit.posterior, "alpha")
-    change = np.abs(np.diff(alpha, axis=1))
-    material = change > np.maximum(0.25 * alpha[:, :-1], 0.05)
-    u_max = np.log(fit.data.x.max() / fit.data.x_ref)
-    out = []
-    for xv in xs:
-        u_t = np.log(xv / fit.data.x_ref)
-        inside = (log_break > u_max) & (log_break <= u_t) & material
-        out.append(weight * float(inside.any(axis=1).mean()))
-    return np.array(out)
+    laws = fit.fits.items() if hasattr(fit, "fits") else [(fit.config.law, fit)]
+    weights = fit.weights if hasattr(fit, "fits") else {fit.config.law: 1.0}
+    out = np.zeros(xs.size)
+    for name, one in laws:
+        weight = float(weights.get(name, 0.0))
+        if name not in BREAK_LAWS or weight == 0.0:
+            continue
+        log_break = flat(one.posterior, "log_break")
+        alpha = flat(one.posterior, "alpha")
+        material = material_change(alpha[:, :-1], alpha[:, 1:])
+        u_max = np.log(one.data.x.max() / one.data.x_ref)
+        for j, xv in enumerate(xs):
+            inside = (log_break > u_max) & (log_break <= np.log(xv / one.data.x_ref)) & material
+            out[j] += weight * float(inside.any(axis=1).mean())
+    return out
 
 
 def break_flags(fit, at) -> list[dict]:
@@ -236,7 +236,12 @@ def regime_table(fit, *, seed: int | None = None) -> pd.DataFrame:
       metric stays ``emergence`` even when it has saturated again by the last third;
     - ``plateau``: otherwise, when the last third is below 25% of the steepest (the curve
       flattens);
-    - ``scaling``: otherwise (a steady power law).
+    - ``scaling``: otherwise (a steady power law);
+    - ``inverse scaling``: whatever the above, the metric gets worse by more than 0.03 per decade
+      over the last third or over the half decade beyond the data (a curve that turns up: the
+      turning law, :mod:`bayescale.laws.turning`). For the turning law, alone or in a stack, the
+      metric is read as one that falls with scale (a loss, an error); otherwise the direction is
+      that of the median curve from the first to the last observed x.
 
     Returns one row per group: ``group``, ``regime`` (most probable label),
     ``probability`` (of it) and ``p_<label>`` for every label.
@@ -246,12 +251,14 @@ def regime_table(fit, *, seed: int | None = None) -> pd.DataFrame:
     for code, name in enumerate(d.groups):
         x = d.x[d.group_index == code]
         lx = np.linspace(np.log10(x.min()), np.log10(x.max()), 7)
+        lx = np.append(lx, lx[-1] + BEYOND_DECADES)
         m = np.clip(np.abs(fit.curve_draws(10**lx, name, seed=seed)), 1e-12, None)
         log_m = np.log10(m)
-        rising = np.median(log_m[:, -1] - log_m[:, 0]) > 0
+        rising = not _turns(fit) and np.median(log_m[:, 6] - log_m[:, 0]) > 0
         sign = 1.0 if rising else -1.0
         step = lx[2] - lx[0]
         s_start, s_mid, s_end = (sign * (log_m[:, i + 2] - log_m[:, i]) / step for i in (0, 2, 4))
+        s_beyond = sign * (log_m[:, 7] - log_m[:, 6]) / BEYOND_DECADES
         s_max = np.maximum(np.maximum(s_start, s_mid), s_end)
         label = np.full(s_max.shape, "scaling", dtype=object)
         flat_start, flat_end = s_start < SLOPE_RATIO * s_max, s_end < SLOPE_RATIO * s_max
@@ -260,10 +267,19 @@ def regime_table(fit, *, seed: int | None = None) -> pd.DataFrame:
         # at first has emerged, whether or not it has saturated since
         label[flat_end & ~(flat_start & rising)] = "plateau"
         label[s_max < SLOW_SLOPE] = "slow scaling"
+        label[np.minimum(s_end, s_beyond) < -SLOW_SLOPE] = "inverse scaling"
         probs = {f"p_{r.replace(' ', '_')}": float(np.mean(label == r)) for r in REGIMES}
         best = max(REGIMES, key=lambda r: probs[f"p_{r.replace(' ', '_')}"])
         rows.append({"group": name, "regime": best, "probability": probs[f"p_{best.replace(' ', '_')}"], **probs})
     return pd.DataFrame(rows)
+
+
+BEYOND_DECADES = 0.5  # how far beyond the data the regime looks for a curve that turns up
+
+
+def _turns(fit) -> bool:
+    """Whether ``fit`` is, or stacks, the turning law (its metric falls with scale, then may rise)."""
+    return "turning" in (fit.fits if hasattr(fit, "fits") else [fit.config.law])
 
 
 def regime_flags(fit) -> list[dict]:
@@ -278,6 +294,8 @@ def regime_flags(fit) -> list[dict]:
             "cold start": "flat at small scales, then scaling; the early points do not show the later slope",
             "emergence": "flat, then rising sharply: an emergent jump that the early points do not predict",
             "slow scaling": "improves less than 7% per decade; more scale buys little",
+            "inverse scaling": "the metric gets worse with scale at the end of the data or just beyond it: "
+                               "the curve turns, and more scale makes it worse",
         }[row.regime]
         out.append(_flag("regime", severity, f"regime: {row.regime} (probability {row.probability:.2f}): {advice}",
                          float(row.probability), g))
@@ -288,7 +306,7 @@ def _floor_draws(fit, code: int) -> np.ndarray | None:
     from bayescale.core.posterior import flat
 
     post = fit.posterior
-    if fit.config.law not in ("power", "broken") or "E" not in post:
+    if fit.config.law not in ("power", "broken", "turning") or "E" not in post:
         return None
     e = flat(post, "E")
     if e.ndim == 2:
@@ -356,6 +374,33 @@ def floor_flags(fit, at=None) -> list[dict]:
     return out
 
 
+def turn_flags(fit) -> list[dict]:
+    """``turn``: where a turning-law fit (or a stack's turning law of weight >= 0.05) turns, with its interval.
+
+    One row per kind of turn (minimum, maximum) that at least half of the draws show, in the
+    observed range widened by its span on each side (:func:`bayescale.laws.turning.turn_table`);
+    ``value`` is the probability of the turn (times the law's weight in a stack). A warning when
+    it is a minimum inside the data (beyond it the metric rises), info otherwise.
+    """
+    weight, law = 1.0, fit
+    if hasattr(fit, "fits"):
+        weight, law = float(fit.weights.get("turning", 0.0)), fit.fits.get("turning")
+    if law is None or law.config.law != "turning" or weight < TURN_WEIGHT:
+        return []
+    table = law.turns().drop_duplicates("kind")
+    out = []
+    for row in table[table["prob_turn"] >= 0.5].itertuples(index=False):
+        inside = row.kind == "minimum" and row.inside_data >= 0.5
+        source = "" if weight == 1.0 else f" (turning law, weight {weight:.2f})"
+        worse = ": beyond it the metric gets worse with scale" if row.kind == "minimum" else ""
+        out.append(_flag("turn", "warning" if inside else "info",
+                         f"the curve has a {row.kind} at x={row.median:.4g} (90% interval {row.lower:.4g} to "
+                         f"{row.upper:.4g}, probability {row.prob_turn:.2f}, inside the data {row.inside_data:.2f})"
+                         f"{source}{worse}",
+                         weight * float(row.prob_turn)))
+    return out
+
+
 def disagreement_flags(stacked, at) -> list[dict]:
     """``law_disagreement``: spread of the per-law medians (laws with weight >= 5%) over the stacked interval."""
     pred = stacked.predict(at, prob=0.9, by_law=True)
@@ -384,7 +429,7 @@ def stacked_flags(stacked, at=None) -> pd.DataFrame:
         for row in sampler_flags(f) + influential_flags(f):
             row["message"] = f"{name} law: {row['message']}"
             rows.append(row)
-    rows += data_flags(stacked.best) + regime_flags(stacked) + floor_flags(stacked, at)
+    rows += data_flags(stacked.best) + regime_flags(stacked) + turn_flags(stacked) + floor_flags(stacked, at)
     if at is not None:
         rows += target_flags(stacked, at) + break_flags(stacked, at) + disagreement_flags(stacked, at)
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -4,7 +4,8 @@ For every posterior draw of a law's mean curve, the reach scale is the smallest 
 at which the curve gets to the target: from above for a falling metric (the loss or error
 of the power, broken and Chinchilla laws), from below for a rising one (the sigmoid's
 accuracy). The direction comes from the law, whose curves are monotone by construction
-(positive exponents, ceiling above floor). A draw that never gets there is ``inf``: a
+(positive exponents, ceiling above floor), except the turning law's, which is
+reached at its first crossing from small scales. A draw that never gets there is ``inf``: a
 target at or below the draw's floor, at or above the sigmoid's ceiling, or further than
 :data:`HORIZON_DECADES` decades beyond the largest observed scale, where no extrapolation
 means anything. A draw whose curve is already past the target at every scale (an accuracy
@@ -18,9 +19,11 @@ Solutions, on the normalised scale :math:`u = \log(x / x_{ref})`:
 - Chinchilla at the compute-optimal allocation: :math:`L^*(C) = E + K (C/6)^{-\gamma}` with
   :math:`\gamma = \alpha\beta/(\alpha+\beta)`, :math:`K = A G^{-\alpha} + B G^{\beta}`, so
   :math:`C = 6\,(K / (T - E))^{1/\gamma}`;
-- the broken law, and any law under a model discrepancy: a scan of a grid in log x for the
-  first grid cell where the curve passes the target, then bisection inside it
-  (:func:`first_crossing`).
+- the broken and turning laws, and any law under a model discrepancy: a scan of a grid in log x
+  for the first grid cell where the curve passes the target, then bisection inside it
+  (:func:`first_crossing`). A turning curve (:mod:`bayescale.laws.turning`) that falls and
+  rises again is reached at its first crossing, and never where the target lies below its
+  minimum (nor where it rises away beyond the data before getting there).
 
 Model discrepancy (:mod:`bayescale.laws.discrepancy`) enters as a drift of the slope: each draw
 gets one :math:`\varepsilon \sim N(0, 1)` and its :math:`\log y` becomes
@@ -291,7 +294,7 @@ def law_reach(posterior, data, law: str, group_code: int, rng: np.random.Generat
             log_floor, log_a, alpha = np.log(p["E"])[:, None], p["log_A"][:, None], p["alpha"][:, None]
             u = falling_reach(lambda v: np.logaddexp(log_floor, log_a - alpha * v), t, u_max, n, lo=lo, drift=drift,
                               start=u, link=link, y_scale=data.y_scale)
-    elif law == "broken":
+    elif law in ("broken", "turning"):  # a turning curve: its first crossing, never below its minimum
         u = falling_reach(_broken_log_mean(posterior, data, group_code, rng), t, u_max, n, lo=lo, drift=drift,
                           link=link, y_scale=data.y_scale)
     elif law == "sigmoid":

@@ -304,10 +304,12 @@ class ScalingFit(Plannable):
         return dict(self._diagnostics)
 
     def breaks(self, prob: float = 0.9) -> pd.DataFrame:
-        """Posterior of each break of a broken-law fit (see :func:`bayescale.laws.broken.break_table`)."""
-        from bayescale.laws.broken import break_table
+        """Each break, then each turn of a turning law (:func:`bayescale.laws.turning.breaks_and_turns`)."""
+        return import_module("bayescale.laws.turning").breaks_and_turns(self, check_prob(prob))
 
-        return break_table(self, check_prob(prob))
+    def turns(self, prob: float = 0.9) -> pd.DataFrame:
+        """Where a turning-law fit turns, per group (:func:`bayescale.laws.turning.turn_table`)."""
+        return import_module("bayescale.laws.turning").turn_table(self, check_prob(prob))
 
     def flags(self, at=None) -> pd.DataFrame:
         """Reliability flags, one row each: code, severity, message, value.
@@ -371,7 +373,6 @@ class ScalingFit(Plannable):
         frame["inside"] = (frame[self.config.y] >= frame["lower"]) & (frame[self.config.y] <= frame["upper"])
         return frame
 
-    # ------------------------------------------------------------------ output
     def plot(self, *, at=None, prob: float = 0.9, groups: Sequence[str] | None = None, ax=None, discrepancy=None):
         """Log-log plot of the data, posterior median curves and bands per group.
 
@@ -386,8 +387,7 @@ class ScalingFit(Plannable):
     def save(self, path) -> None:
         """Save posterior, data and configuration to one netCDF file (no pickle).
 
-        The file is written to a temporary name and renamed, so a failed save never
-        leaves a truncated file.
+        Written to a temporary name and renamed: a failed save never leaves a truncated file.
         """
         from bayescale.results.netcdf import save_fit
 

@@ -287,6 +287,14 @@ class StackedFit(Plannable):
         """What the forecasts' widening is, in words (each law by its own drift prior by default)."""
         return self.best.discrepancy_text(discrepancy) + (" for each law" if discrepancy in (None, True) else "")
 
+    def turns(self, prob: float = 0.9) -> pd.DataFrame:
+        """Where the stack's turning law turns (:meth:`bayescale.ScalingFit.turns`), with its stacking
+        ``weight``; raises :class:`~bayescale.errors.LawError` when the stack has no turning law."""
+        if "turning" not in self.fits:
+            raise LawError(f"turns() needs the turning law among the stacked laws; this stack has "
+                           f"{', '.join(self.fits)}")
+        return self.fits["turning"].turns(prob).assign(weight=float(self.weights["turning"]))
+
     def diagnostics(self) -> dict[str, float]:
         """Worst sampler diagnostics over the laws."""
         ds = [f.diagnostics() for f in self.fits.values()]

@@ -7,7 +7,8 @@ least-squares baselines (:mod:`bayescale.workflows.baselines`): the saturating p
 least squares (point only; the power law whatever ``law`` is), the same with a 1000-resample
 residual bootstrap interval, a straight line in log-log space with its t prediction interval,
 and the smoothly broken power law (BNSL, one break) by least squares from a grid of starts
-(``bnsl``, point only; it needs 6 training points). Each held-out point is scored for every method.
+(``bnsl``, point only; it needs 6 training points) and the same with starts that turn up
+(``bnsl_signed``). Each held-out point is scored for every method.
 
 Splits (one or several per curve; several cutoffs are a rolling origin, reported apart)
     ``0.6`` or ``"frac:0.6"``: fit on the first 60% of the curve's log-x range;

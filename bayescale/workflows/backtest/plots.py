@@ -16,7 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-COLORS = {"bayescale": "C0", "bayescale+disc": "C2", "ls": "C7", "ls_bootstrap": "C3", "loglinear": "C1", "bnsl": "C5"}
+COLORS = {"bayescale": "C0", "bayescale+disc": "C2", "ls": "C7", "ls_bootstrap": "C3", "loglinear": "C1", "bnsl": "C5",
+          "bnsl_signed": "C4"}
 
 
 def _methods(points: pd.DataFrame, methods: Sequence[str] | None) -> list[str]:

@@ -10,7 +10,8 @@ import pandas as pd
 LEVELS = (0.5, 0.8, 0.9)
 
 
-METHODS = ("bayescale", "bayescale+prior", "bayescale+disc", "ls", "ls_bootstrap", "loglinear", "bnsl")
+METHODS = ("bayescale", "bayescale+prior", "bayescale+disc", "ls", "ls_bootstrap", "loglinear", "bnsl",
+           "bnsl_signed")
 
 
 DISTANCE_BINS = (0.0, 0.1, 0.25, 0.5, 1.0, np.inf)

@@ -110,6 +110,7 @@ def run_task(task: Mapping[str, Any]) -> dict:
                                                                      seed=seed))
         attempt("loglinear", lambda: baselines.loglinear_draws(x_tr, y_tr, x_te, seed=seed))
         attempt("bnsl", lambda: baselines.bnsl_point(x_tr, y_tr, x_te))
+        attempt("bnsl_signed", lambda: baselines.bnsl_signed_point(x_tr, y_tr, x_te))
     if spec["discrepancy"] and "bayescale" in draws and inner is None:
         mask = inner_mask(x_tr, spec["inner"])
         if mask.sum() >= MIN_TRAIN and (~mask).sum() >= 1:
