@@ -21,7 +21,7 @@ def _bayes_fit(frame: pd.DataFrame, spec: Mapping, seed: int):
         fit_spec = {"law": law, "x": "x", "y": "y", "group": None, "noise": spec["noise"], "slopes": "shared",
                     "floor": "shared", "draws": spec["draws"], "tune": spec["tune"], "chains": spec["chains"],
                     "sampler": spec["sampler"], "target_accept": spec["target_accept"], "priors": spec["priors"],
-                    "prob": 0.9, "at": None}
+                    "prob": 0.9, "at": None, "discrepancy": False}  # scored as the posterior alone
         out = fit_curve({"spec": fit_spec, "curve_id": "c", "key": ["c"], "index": 0, "seed": seed,
                          "frame": frame, "return_fit": True})
         if out["record"]["status"] != "ok":
@@ -30,6 +30,7 @@ def _bayes_fit(frame: pd.DataFrame, spec: Mapping, seed: int):
     import bayescale
 
     fit = bayescale.fit(frame, law=law, x="x", y="y", measure=spec.get("measure"), noise=spec["noise"],
+                        discrepancy=False,
                         priors=spec["priors"], draws=spec["draws"], tune=spec["tune"], chains=spec["chains"], seed=seed,
                         sampler=spec["sampler"], progress=False, cores=1)  # nutpie: compiled once per law
     return fit, fit.diagnostics()

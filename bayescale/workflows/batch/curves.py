@@ -72,6 +72,11 @@ def fit_curve(task: Mapping[str, Any]) -> dict:
         config.x_ref, config.y_scale = data.x_ref, data.y_scale
         law = law_spec(config.law)
         config.priors = priors_to_dict(merge_priors(law.function("default_priors")(data, config), spec["priors"]))
+        if spec.get("discrepancy", True) is not False:  # forecasts beyond the data use the drift prior
+            from bayescale.laws.drift_prior import load_drift_prior
+
+            prior = load_drift_prior(spec.get("drift_prior"))
+            config.drift = {"source": prior.source, "prior": prior.data}
         fit = run_fit(data, config, progress=False, cores=1)  # nutpie: compiled once per structure
         summary = fit.summary(prob=spec["prob"])
         stats = fit.idata["sample_stats"]
