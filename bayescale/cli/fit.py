@@ -87,5 +87,7 @@ def run(args) -> int:
 
         write_report(fit, args.report, at=args.at, prob=args.prob or 0.9, discrepancy=args.discrepancy,
                      reach=args.reach, command=reproduce_command(args, ["csv"], seed=fit.config.seed))
-        print(f"wrote report {args.report}")
+        from bayescale.core.console import note
+
+        note(f"wrote report {args.report}")
     return 0
