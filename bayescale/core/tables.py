@@ -152,19 +152,18 @@ def _natural_width(columns: list[_Column]) -> int:
 
 
 def _layout(columns: list[_Column], width: int) -> list[int] | None:
-    """Column widths that fit ``width``: wide text columns share what the others leave; None if none fit."""
+    """Column widths that fit ``width``, the widest text columns wrapped first; None if none fit."""
     room = width - len(GAP) * (len(columns) - 1)
     widths = [c.natural for c in columns]
     if _natural_width(columns) <= width:
         return widths
     if sum(c.least for c in columns) > room:
         return None
-    flexible = sorted((i for i, c in enumerate(columns) if c.least < c.natural), key=lambda i: widths[i])
-    left = room - sum(w for i, w in enumerate(widths) if i not in flexible)
-    for n, i in enumerate(flexible):  # narrowest first: each gets its fair share of what is left, or less
-        share = left // (len(flexible) - n)
-        widths[i] = max(columns[i].least, min(widths[i], share))
-        left -= widths[i]
+    excess = sum(widths) - room
+    while excess > 0:  # narrow the widest column that can wrap, one character at a time
+        i = max((i for i, c in enumerate(columns) if widths[i] > c.least), key=lambda i: widths[i])
+        widths[i] -= 1
+        excess -= 1
     return widths
 
 
