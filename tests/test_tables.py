@@ -145,8 +145,8 @@ def test_the_layout_check_catches_right_aligned_text():
     right = frame.to_string(index=False).splitlines()  # how tables printed before: text right-aligned
     assert right[1] == "   a                    ok"
     assert table_widths.problems(Table(frame), right, 100) == [f"explanation: text after padding: {right[1]!r}"]
-    assert table_widths.problems(Table(frame), right[:2], 100)[0] == "explanation: 'a much longer message' not " \
-                                                                       "shown in full"
+    cut = table_widths.problems(Table(frame), right[:2], 100)
+    assert "explanation: 'a much longer message' not shown in full" in cut
     assert table_widths.problems(Table(frame), render(Table(frame), 100), 100) == []
 
 
