@@ -176,7 +176,9 @@ def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None
     from bayescale.core.console import note, print_table
 
     plain = True if plain else None
-    print_table(fit.summary(prob=prob), f"Posterior summary ({int(prob * 100)}% HDI)", plain=plain, name="summary")
+    summary = fit.summary(prob=prob)
+    print_table(summary.rename_axis(summary.index.name or "parameter"), f"Posterior summary ({int(prob * 100)}% HDI)",
+                plain=plain, name="summary")
     if discrepancy is True:
         from bayescale.results.chinchilla_drift import summary
 
