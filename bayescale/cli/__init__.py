@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         check_format(args)
-        with plain_warnings(), output(getattr(args, "format", "table"), getattr(args, "output", None)):
+        with plain_warnings(), output(getattr(args, "format", None) or "table", getattr(args, "output", None)):
             return int(args.handler(args) or 0)
     except BayescaleError as exc:
         print(f"error: {exc}", file=sys.stderr)

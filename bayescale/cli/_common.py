@@ -6,8 +6,6 @@ import argparse
 from functools import partial
 from pathlib import Path
 
-from bayescale.cli._format import add_format_options
-
 
 def positive_float(text: str) -> float:
     try:
@@ -58,7 +56,6 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--prob", type=probability, help="central interval mass (default 0.9)")
     group.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
     group.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_format_options(parser)
 
 
 def sampling_kwargs(args: argparse.Namespace) -> dict:

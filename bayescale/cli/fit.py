@@ -15,6 +15,7 @@ from bayescale.cli._common import (
     report,
     sampling_kwargs,
 )
+from bayescale.cli._format import add_format_options
 
 
 def add_parser(subparsers):
@@ -48,6 +49,7 @@ def add_parser(subparsers):
     add_reach_option(parser)
     add_sampling_options(parser)
     add_output_options(parser)
+    add_format_options(parser)
     add_flag_options(parser)
     return parser
 

@@ -11,6 +11,7 @@ from bayescale.cli._common import (
     report,
     sampling_kwargs,
 )
+from bayescale.cli._format import add_format_options
 
 
 def add_parser(subparsers):
@@ -19,6 +20,7 @@ def add_parser(subparsers):
     parser.add_argument("spec", help="TOML spec file")
     add_sampling_options(parser)
     add_output_options(parser)
+    add_format_options(parser)
     add_flag_options(parser)
     return parser
 
