@@ -86,3 +86,9 @@ def one_bnsl_start():
         patch.setattr(baselines, "BNSL_EXPONENTS", ((0.3, 0.3),))
         patch.setattr(baselines, "BNSL_TURNING", ((0.3, -0.6),))
         yield
+
+
+@pytest.fixture(autouse=True)
+def _screen_100_columns(monkeypatch):
+    """Tables are laid out for 100 columns whatever terminal runs the suite (xdist workers inherit one)."""
+    monkeypatch.setenv("COLUMNS", "100")

@@ -18,6 +18,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from test_report import browser  # noqa: F401  (headless Chromium, as the report tests drive it)
 
 pytest.importorskip("mkdocs")
 pytest.importorskip("mkdocstrings")
@@ -178,3 +179,16 @@ def test_every_flag_code_is_explained():
     assert {"sampler_rhat", "extrapolation", "law_disagreement"} <= codes
     page = (DOCS / "concepts" / "flags.md").read_text(encoding="utf-8")
     assert [c for c in sorted(codes) if f"`{c}`" not in page] == []
+
+
+def test_formulas_render_as_math_offline_in_headless_chromium(site, browser):  # noqa: F811
+    """The tutorials with formulas show typeset math (MathJax served with the site), not raw ``$...$``."""
+    assert (site / "js" / "mathjax" / "tex-svg.js").stat().st_size > 1_000_000
+    for page in ("tutorials/01_first_fit/index.html", "tutorials/04_audit_chinchilla/index.html"):
+        browser.get((site / page).resolve().as_uri())
+        rendered = browser.execute_script(
+            "return MathJax.startup.promise.then(() => document.querySelectorAll('mjx-container svg').length)")
+        text = browser.execute_script("return document.querySelector('article').innerText")
+        marked = browser.execute_script("return document.querySelectorAll('.arithmatex').length")
+        assert marked and rendered >= marked, (page, marked, rendered)
+        assert not re.search(r"\$[^$\n]+\$|\\\(|\\\[", text), (page, re.findall(r".{20}\$.{20}", text)[:3])

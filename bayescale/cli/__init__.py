@@ -4,16 +4,19 @@ Each subcommand lives in ``bayescale.cli.<name>`` with ``add_parser(subparsers)`
 and ``run(args) -> int``; modules are imported only to build the parser (they must
 not import PyMC at top level), so ``bayescale --help`` answers fast. Bad input ends in
 a one-line ``error: ...`` message and exit code 2; bayescale's own warnings print as
-``warning: ...`` lines on stderr.
+``warning: ...`` lines on stderr. A command that prints tables takes ``--format`` and
+``--output`` (:mod:`bayescale.cli._format`); ``main`` sends its tables there. A reader that
+closes the pipe early (``| head``) ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import import_module
 
 COMMANDS = ["fit", "run", "predict", "plan", "datasets", "audit", "fit-many", "backtest", "observational",
@@ -73,8 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
+    from bayescale.cli._format import check_format
+    from bayescale.core.console import output
+
     try:
-        with plain_warnings():
+        check_format(args)
+        with plain_warnings(), output(getattr(args, "format", None) or "table", getattr(args, "output", None)):
             return int(args.handler(args) or 0)
     except BayescaleError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -95,7 +102,23 @@ def console() -> int:
     heap.own_process()
     deferred.defer_heavy_packages()
     try:
-        return main()
+        return quiet_broken_pipe(main)
     finally:  # also when argparse exits (--help, a usage error)
         heap.before_exit()
+
+
+def quiet_broken_pipe(command, *args) -> int:
+    """Run ``command(*args)``; when the reader of stdout has gone (``| head``), end without a traceback.
+
+    The exit code is then 1, as before (Python's own for an uncaught error); stdout is pointed at
+    the null device so that flushing it at exit raises nothing either.
+    """
+    try:
+        code = command(*args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        with suppress(OSError, ValueError):  # not a real file (a test's stand-in): nothing is left to flush
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 

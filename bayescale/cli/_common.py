@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 
 
@@ -169,34 +170,37 @@ def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None
     The flag table leads with warnings; info rows are one line per code unless ``all_flags``.
     """
     widen = {} if discrepancy is None else {"discrepancy": discrepancy}
-    from bayescale.core.console import print_table
+    from bayescale.core.console import note, print_table
 
     plain = True if plain else None
-    print_table(fit.summary(prob=prob), f"Posterior summary ({int(prob * 100)}% HDI)", plain=plain)
+    summary = fit.summary(prob=prob)
+    print_table(summary.rename_axis(summary.index.name or "parameter"), f"Posterior summary ({int(prob * 100)}% HDI)",
+                plain=plain, name="summary")
     if discrepancy is True:
         from bayescale.results.chinchilla_drift import summary
 
         print_table(summary(fit), "Discrepancy learned by forward chaining over compute (s: sd of log loss per "
-                    "decade beyond the fitted runs; s_low, s_high: 90% interval)", index=False, plain=plain)
+                    "decade beyond the fitted runs; s_low, s_high: 90% interval)", index=False, plain=plain,
+                    name="discrepancy")
     if at:
         predictions = fit.predict(at, groups, prob=prob, **widen)
         extra = discrepancy_label(fit, discrepancy)
         print_table(predictions, f"Predictions ({int(prob * 100)}% predictive interval{extra})", index=False,
-                    plain=plain)
+                    plain=plain, name="predictions")
         if hasattr(fit, "optimal"):
             print_table(fit.optimal(at, prob=prob), f"Compute-optimal allocation ({int(prob * 100)}% interval)",
-                        index=False, plain=plain)
+                        index=False, plain=plain, name="optimal")
     if reach:
         print_reach(fit, reach, groups=reach_groups, prob=prob, plain=plain, discrepancy=discrepancy)
     print_flags(fit.flags(at=at), plain=plain, all_flags=all_flags)
     if plot:
         chinchilla = fit.config.law == "chinchilla"  # its isoFLOP figure draws the plain posterior
         write_figure(fit.plot(at=at, prob=prob, groups=groups, **({} if chinchilla else widen)), plot)
-        print(f"\nwrote figure {plot}")
+        note(f"\nwrote figure {plot}")
     if save:
         make_parent(save)
         written = fit.save(save)  # a stacked fit writes one file per law (fit.power.nc, fit.broken.nc)
-        print(f"wrote fit {', '.join(written) if written else save}")
+        note(f"wrote fit {', '.join(written) if written else save}")
 
 
 LEARNED = True  # --discrepancy without S: the s a chinchilla fit learns (bayescale.fitting.chinchilla_drift)
@@ -292,26 +296,34 @@ def print_reach(fit, targets, *, groups=None, prob: float = 0.9, plain=None, dis
     extra = discrepancy_label(discrepancy)
     print_table(fit.reach(targets, group, prob=prob, **widen),
                 f"Reach: {what} gets to each target ({int(prob * 100)}% interval, "
-                f"p_never = share of draws that never do{extra})", index=False, plain=plain)
+                f"p_never = share of draws that never do{extra})", index=False, plain=plain, name="reach")
 
 
 def print_flags(flags, *, plain=None, all_flags: bool = False) -> None:
-    """Print the flag table: warnings first; info rows one line per code unless ``all_flags``."""
+    """Print the flag table: warnings first; info rows one line per code unless ``all_flags``.
+
+    Machine formats (``--format json``, ...) write ``flags`` itself, one row per flag, as ``fit.flags()``.
+    """
     import pandas as pd
 
     from bayescale.core.console import print_table
 
+    show = partial(print_table, index=False, plain=plain, name="flags", lead=FLAG_LEAD, data=flags)
     if not len(flags):
-        print("\nFlags: none")
+        show(flags, "Flags")  # "Flags: none"
         return
     is_warning = flags["severity"] == "warning"
     warnings, info = flags[is_warning], flags[~is_warning]
     title = f"Flags: {len(warnings)} warning{'s' * (len(warnings) != 1)}, {len(info)} info"
     if all_flags or info["code"].nunique() == len(info):  # nothing to summarise
-        print_table(_merge_groups(pd.concat([warnings, info])), title, index=False, plain=plain)
+        show(_merge_groups(pd.concat([warnings, info])), title)
         return
     table = pd.concat([_merge_groups(warnings), summarise_info(info)], ignore_index=True)
-    print_table(table, f"{title}, one line per kind (--all-flags lists every row)", index=False, plain=plain)
+    show(table, f"{title}, one line per kind (--all-flags lists every row)")
+
+
+#: what a reader scans first in a flag table
+FLAG_LEAD = ("severity", "item", "code")
 
 
 def summarise_info(info):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bayescale.cli._common import add_sampling_options
+from bayescale.cli._format import add_format_options
 
 
 def add_parser(subparsers):
@@ -20,12 +21,14 @@ def add_parser(subparsers):
     parser.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_sampling_options(parser)
+    add_format_options(parser)
     return parser
 
 
 def run(args) -> int:
     from pathlib import Path
 
+    from bayescale.core.console import note
     from bayescale.core.files import check_writable
     from bayescale.workflows.audit import audit, parse_claim
 
@@ -44,5 +47,5 @@ def run(args) -> int:
                            command=reproduce_command(args, ["claim"], seed=result.fit.config.seed))
     else:
         result.write(report)
-    print(f"\nwrote report {report}")
+    note(f"\nwrote report {report}")
     return 0

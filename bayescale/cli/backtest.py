@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from bayescale.cli._format import add_format_options
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -53,6 +55,7 @@ def add_parser(subparsers):
     out.add_argument("--plot-error", metavar="PNG", help="write the error-vs-distance figure here")
     out.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
     out.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_format_options(parser)
     return parser
 
 
@@ -67,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bayescale.cli._common import check_outputs, write_figure
-    from bayescale.core.console import print_table
+    from bayescale.core.console import note, print_table
     from bayescale.core.files import atomic_write
     from bayescale.errors import SpecError
     from bayescale.io.spec import read_csv
@@ -102,37 +105,37 @@ def run(args: argparse.Namespace) -> int:
     )
     plain = True if args.plain else None
     table = result.table()
-    print_table(table, "Backtest (methods as columns)", index=False, plain=plain)
+    print_table(table, "Backtest (methods as columns)", index=False, plain=plain, name="backtest")
     law = "" if args.law == "power" else f" --law {args.law}"  # s belongs to the law it was learned for
     for row in result.discrepancy_support.itertuples():
-        print(f"\ndiscrepancy sd of log y per decade beyond the fitted range, {row.dataset}: " + (
+        note(f"\ndiscrepancy sd of log y per decade beyond the fitted range, {row.dataset}: " + (
             f"{row.s:.3g} (90% interval {row.s_low:.3g} to {row.s_high:.3g}; from {row.errors} held-in rows of "
             f"{row.curves} curves); use it with 'bayescale fit ...{law} --discrepancy {row.s:.3g}' or "
             f"'[predict] discrepancy = {row.s:.3g}'" if row.curves else
             "none learned (no curve had enough training rows)"))
     if len(result.failures):
         print_table(result.failures, f"{len(result.failures)} fits failed (recorded, skipped)", index=False,
-                    plain=plain)
+                    plain=plain, name="failures")
     if result.set_aside:
         fits = ", ".join(f"{entry['curve']} at {entry['cutoff']}" for entry in result.set_aside)
-        print(f"\nran {len(result.set_aside)} fits again because a file of theirs could not be read: {fits} "
+        note(f"\nran {len(result.set_aside)} fits again because a file of theirs could not be read: {fits} "
               f"(the damaged files are kept in {args.out}/quarantine/)")
-    print(f"\n{result.seconds:.1f} s")
+    note(f"\n{result.seconds:.1f} s")
     if args.out:
-        print(f"wrote {args.out}/")
+        note(f"wrote {args.out}/")
     if args.table:
         atomic_write(args.table, lambda p: table.to_csv(p, index=False))
-        print(f"wrote {args.table}")
+        note(f"wrote {args.table}")
     if len(result.points) and (args.plot_calibration or args.plot_error):
         import matplotlib
 
         matplotlib.use("Agg")
         if args.plot_calibration:
             write_figure(result.plot_calibration(), args.plot_calibration)
-            print(f"wrote {args.plot_calibration}")
+            note(f"wrote {args.plot_calibration}")
         if args.plot_error:
             write_figure(result.plot_error(), args.plot_error)
-            print(f"wrote {args.plot_error}")
+            note(f"wrote {args.plot_error}")
     return 0
 
 

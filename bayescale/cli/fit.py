@@ -16,6 +16,7 @@ from bayescale.cli._common import (
     report,
     sampling_kwargs,
 )
+from bayescale.cli._format import add_format_options
 
 
 def add_parser(subparsers):
@@ -46,6 +47,7 @@ def add_parser(subparsers):
     add_reach_option(parser)
     add_sampling_options(parser)
     add_output_options(parser)
+    add_format_options(parser)
     add_flag_options(parser)
     return parser
 
@@ -87,5 +89,7 @@ def run(args) -> int:
 
         write_report(fit, args.report, at=args.at, prob=args.prob or 0.9, discrepancy=args.discrepancy,
                      reach=args.reach, command=reproduce_command(args, ["csv"], seed=fit.config.seed))
-        print(f"wrote report {args.report}")
+        from bayescale.core.console import note
+
+        note(f"wrote report {args.report}")
     return 0

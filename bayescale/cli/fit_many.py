@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from bayescale.cli._common import count, positive_float
+from bayescale.cli._format import add_format_options
 
 
 def add_parser(subparsers):
@@ -47,6 +48,7 @@ def add_parser(subparsers):
     run_group.add_argument("--workers", type=count, help="worker processes (default: all cores)")
     run_group.add_argument("--quiet", action="store_true", help="no progress lines")
     run_group.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
+    add_format_options(parser)
     return parser
 
 
@@ -54,7 +56,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from bayescale.cli._common import check_outputs
-    from bayescale.core.console import print_table
+    from bayescale.core.console import note, print_table
     from bayescale.errors import OutputError
     from bayescale.io.spec import read_csv
     from bayescale.io.store import file_hash
@@ -79,18 +81,18 @@ def run(args) -> int:
     plain = True if args.plain else None
     status = result.status
     counts = status["status"].value_counts().rename_axis("status").reset_index(name="curves")
-    print_table(counts, f"{len(status)} curves", index=False, plain=plain)
+    print_table(counts, f"{len(status)} curves", index=False, plain=plain, name="status")
     if len(result.failed):
-        print_table(result.failed[[*result.by, "reason"]], "Failed curves", index=False, plain=plain)
+        print_table(result.failed[[*result.by, "reason"]], "Failed curves", index=False, plain=plain, name="failed")
     if result.set_aside:
         keys = ", ".join("/".join(map(str, entry["key"])) for entry in result.set_aside)
-        print(f"fitted {len(result.set_aside)} curves again because a file of theirs could not be read: {keys} "
+        note(f"fitted {len(result.set_aside)} curves again because a file of theirs could not be read: {keys} "
               f"(the damaged files are kept in {args.out}/quarantine/)")
     if args.out:
-        print(f"wrote {args.out}/summary.csv, predictions.csv, flags.csv, status.csv and one file per curve "
+        note(f"wrote {args.out}/summary.csv, predictions.csv, flags.csv, status.csv and one file per curve "
               f"in {args.out}/curves/")
     else:
-        print_table(result.summary, "Posterior summary per curve", index=False, plain=plain)
+        print_table(result.summary, "Posterior summary per curve", index=False, plain=plain, name="summary")
         if len(result.predictions):
-            print_table(result.predictions, "Predictions", index=False, plain=plain)
+            print_table(result.predictions, "Predictions", index=False, plain=plain, name="predictions")
     return 0

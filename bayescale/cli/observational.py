@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bayescale.cli._format import add_format_options
+
 _SECTIONS = {
     "data": {"dataset", "path"},
     "model": {"benchmarks", "family", "compute", "model", "k", "floors", "noise", "missing_compute"},
@@ -44,6 +46,7 @@ def add_parser(subparsers):
                         "chaining over compute (3 refits per benchmark predicted)")
     parser.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_format_options(parser)
     return parser
 
 
@@ -99,7 +102,7 @@ def run(args) -> int:
     import warnings
 
     from bayescale.cli._common import check_outputs, write_figure
-    from bayescale.core.console import print_table
+    from bayescale.core.console import note, print_table
     from bayescale.errors import DataError, DataWarning
     from bayescale.workflows.observational import holdout, observational
 
@@ -135,34 +138,36 @@ def run(args) -> int:
 
     title = spec.get("title")
     if title:
-        print(title)
-    print(repr(fit))
+        note(title)
+    note(repr(fit))
     missing = fit.missing()
     if len(missing):
         counts = missing.groupby("benchmark").size().rename("missing").reset_index()
-        print_table(counts, "Missing scores (imputed by the model, not dropped)", index=False, plain=plain)
+        print_table(counts, "Missing scores (imputed by the model, not dropped)", index=False, plain=plain,
+                    name="missing")
     eff = fit.efficiencies(prob=prob)
     print_table(eff.head(15), f"Family compute efficiency (mean logit at the reference compute, "
-                f"{int(prob * 100)}% intervals)", index=False, plain=plain)
+                f"{int(prob * 100)}% intervals)", index=False, plain=plain, name="efficiencies")
     print_table(fit.loadings(prob=prob), "Benchmark loadings (lower triangular, unit diagonal)",
-                index=False, plain=plain)
+                index=False, plain=plain, name="loadings")
     if args.discrepancy:
         calibrated = None if "holdout" in spec else fit.predict_missing(prob=prob, discrepancy=True)
         if calibrated is not None and len(calibrated):
             print_table(calibrated, f"Missing scores, widened by the learned drift ({int(prob * 100)}% intervals)",
-                        index=False, plain=plain)
+                        index=False, plain=plain, name="missing_widened")
         import pandas as pd
 
         drift = pd.DataFrame([d.summary(prob) for d in fit.drift.values()])
         if len(drift):
             print_table(drift, "Learned drift (logit sd: s0 at the fitted compute, s per decade beyond)",
-                        index=False, plain=plain)
+                        index=False, plain=plain, name="drift")
     if "holdout" in spec:
-        print_table(table, f"Held-out {target} ({int(prob * 100)}% intervals)", index=False, plain=plain)
+        print_table(table, f"Held-out {target} ({int(prob * 100)}% intervals)", index=False, plain=plain,
+                    name="holdout")
         print_table(scores, "Held-out error and coverage: Bayesian model vs PCA + least squares",
-                    index=False, plain=plain)
+                    index=False, plain=plain, name="holdout_scores")
     diag = fit.diagnostics()
-    print("diagnostics: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+    note("diagnostics: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                                       for k, v in diag.items()))
     if plot:
         import matplotlib
@@ -174,5 +179,5 @@ def run(args) -> int:
         ax.figure.tight_layout()
         write_figure(ax.figure, plot)
         plt.close(ax.figure)
-        print(f"plot: {plot}")
+        note(f"plot: {plot}")
     return 0

@@ -20,6 +20,7 @@ from bayescale.cli._common import (
     probability,
     report,
 )
+from bayescale.cli._format import add_format_options
 
 
 def add_parser(subparsers):
@@ -41,6 +42,7 @@ def add_parser(subparsers):
     output.add_argument("--report", metavar="HTML", help="write a self-contained HTML report here")
     output.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
     add_flag_options(output)
+    add_format_options(parser)
     return parser
 
 
@@ -86,8 +88,10 @@ def run(args) -> int:
         args.discrepancy = cli_discrepancy(laws, args.discrepancy, fit=fit)
     for one in getattr(fit, "fits", {"": fit}).values() if args.reach else ():
         check_reach(args.reach, [one.config.law], one.config.noise)
+    from bayescale.core.console import note
+
     prob = args.prob or 0.9
-    print(f"{repr(fit)}\nfrom {', '.join(map(str, args.fits))}")
+    note(f"{repr(fit)}\nfrom {', '.join(map(str, args.fits))}")
     report(fit, at=args.at, prob=prob, groups=args.group, plot=args.plot, plain=args.plain,
            discrepancy=args.discrepancy, all_flags=args.all_flags, reach=args.reach, reach_groups=args.group)
     if args.report:
@@ -95,7 +99,7 @@ def run(args) -> int:
 
         write_report(fit, args.report, at=args.at, prob=prob, groups=args.group, discrepancy=args.discrepancy,
                      reach=args.reach, reach_groups=args.group, command=command_line(args))
-        print(f"wrote report {args.report}")
+        note(f"wrote report {args.report}")
     return 0
 
 

@@ -11,6 +11,7 @@ from bayescale.cli._common import (
     report,
     sampling_kwargs,
 )
+from bayescale.cli._format import add_format_options
 
 
 def add_parser(subparsers):
@@ -19,6 +20,7 @@ def add_parser(subparsers):
     parser.add_argument("spec", help="TOML spec file")
     add_sampling_options(parser)
     add_output_options(parser)
+    add_format_options(parser)
     add_flag_options(parser)
     return parser
 
@@ -37,7 +39,9 @@ def run(args) -> int:
     html = args.report or spec.output.get("report")
     # the spec's [output] folders are made when the results are written, so a failed run leaves none behind
     check_outputs(plot=plot, save=save, report=html, create_folders=True)
-    print(f"{spec.title}\n{len(frame)} rows from {spec.data.get('dataset') or spec.data.get('path')}")
+    from bayescale.core.console import note
+
+    note(f"{spec.title}\n{len(frame)} rows from {spec.data.get('dataset') or spec.data.get('path')}")
     kwargs = spec.fit_kwargs() | sampling_kwargs(args)
     fit = bayescale.fit(frame, progress=not args.quiet, **kwargs)
     prob = args.prob or spec.predict.get("prob", 0.9)
@@ -52,7 +56,7 @@ def run(args) -> int:
         write_report(fit, html, at=spec.predict.get("at"), prob=prob, groups=spec.predict.get("groups"),
                      discrepancy=disc, title=spec.title, reach=spec.reach.get("targets"), reach_groups=reach_groups,
                      command=reproduce_command(args, ["spec"], seed=fit.config.seed))
-        print(f"wrote report {html}")
+        note(f"wrote report {html}")
     if spec.plan:
         from bayescale.cli.plan import show_plan, write_plan_figure
 

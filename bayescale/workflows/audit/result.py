@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from bayescale.core.formats import markdown_table
 from bayescale.workflows.audit.judge import NARROW, PROBABILITY_TEXT, VERDICT_TEXT
 from bayescale.workflows.audit.more_runs import CANDIDATE_RATIOS
 
@@ -71,25 +71,30 @@ class AuditResult:
         return out
 
     def print(self, *, plain: bool | None = None) -> None:
-        """Print the audit as tables."""
-        from bayescale.core.console import print_table
+        """Print the audit as tables: verdict and item first, the evidence under its row when it does not fit.
 
-        print(f"{self.title}\n{self.source}\n{self.n_obs} runs refitted ({self.law} law).")
-        print(f"Value verdicts: {VERDICT_TEXT}\nEvent verdicts: {PROBABILITY_TEXT}")
-        print_table(self.table(), "Verdicts", index=False, plain=plain)
+        Under ``--format json`` (:func:`bayescale.core.console.output`) the tables are ``verdicts``
+        (:meth:`table`), ``claims``, ``width``, ``flags`` and ``recommendations``.
+        """
+        from functools import partial
+
+        from bayescale.core.console import note, print_table
+        from bayescale.core.tables import screen_width
+
+        show = partial(print_table, index=False, plain=plain, lead=("verdict", "severity", "item"))
+        lines = [self.title, self.source, f"{self.n_obs} runs refitted ({self.law} law).",
+                 f"Value verdicts: {VERDICT_TEXT}", f"Event verdicts: {PROBABILITY_TEXT}"]
+        note("\n".join(wrapped for line in lines for wrapped in textwrap.wrap(line, screen_width()) or [""]))
+        show(self.table(), "Verdicts", name="verdicts", below=("evidence", "rule"))
         values = self._verdict_table()
         if len(values):
-            print_table(values, "Claims against the posterior", index=False, plain=plain)
+            show(values, "Claims against the posterior", name="claims")
         width = self._width_table()
         if len(width):
-            print_table(width, "Width check (claimed / posterior interval width)", index=False, plain=plain)
-        if len(self.flags):
-            print_table(self.flags[["severity", "code", "item", "message"]], "Flags", index=False, plain=plain)
-        else:
-            print("\nFlags: none")
+            show(width, "Width check (claimed / posterior interval width)", name="width")
+        show(self.flags[["severity", "code", "item", "message"]], "Flags", name="flags")  # "Flags: none" when empty
         if len(self.recommendations):
-            print_table(self.recommendations, f"Where {self.runs} more runs most reduce each interval",
-                        index=False, plain=plain)
+            show(self.recommendations, f"Where {self.runs} more runs most reduce each interval", name="recommendations")
 
     def _verdict_table(self) -> pd.DataFrame:
         values = self.items[self.items["tail"].notna() | self.items["p_interval"].notna()]
@@ -167,23 +172,3 @@ class AuditResult:
         from bayescale.workflows.audit.figures import write_markdown
 
         write_markdown(self, path)
-
-
-def _format(value) -> str:
-    from bayescale.core.console import format_number
-
-    if value is None:
-        return ""
-    if isinstance(value, float | np.floating):
-        if math.isnan(value):
-            return ""
-        return "inf" if value == math.inf else format_number(float(value))
-    return str(value)
-
-
-def markdown_table(frame: pd.DataFrame) -> str:
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(_format(v).replace("|", "\\|") for v in row) + " |"
-            for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *body])
