@@ -69,7 +69,7 @@ def grouped_audits():
     out = []
     for seed in range(REPS):
         data = simulate_groups(seed)
-        fit = bs.fit(data, **GROUPED, seed=seed, **SAMPLING)
+        fit = bs.fit(data, **GROUPED, seed=seed, discrepancy=False, **SAMPLING)  # the claim logic, no drift prior
         out.append((bs.audit(claim(GROUPED, **TRUE_CLAIMS), fit=fit, data=data),
                     bs.audit(claim(GROUPED, **FALSE_CLAIMS), fit=fit, data=data)))
     return out

@@ -173,7 +173,8 @@ def test_train_column_is_honoured_exactly(one_bnsl_start):
         train = frame[frame["train"]]
         expected = baselines.fit_power_ls(train["x"], train["y"])(held_out["x"].to_numpy())
         np.testing.assert_allclose(scored["median"].to_numpy(), expected, rtol=1e-8)
-    assert set(result.points["method"]) == {"bayescale", "ls", "ls_bootstrap", "loglinear", "bnsl", "bnsl_signed"}
+    assert set(result.points["method"]) == {"bayescale", "bayescale+prior", "ls", "ls_bootstrap", "loglinear", "bnsl",
+                                            "bnsl_signed"}
     assert set(result.points["cutoff"]) == {"column:train"}
     fits = result.fits.set_index("curve")
     assert fits["n_train"].to_dict() == df.groupby("curve")["train"].sum().to_dict()
@@ -212,7 +213,7 @@ def test_failing_curve_is_recorded_and_skipped(monkeypatch, one_bnsl_start):
     assert failures.loc["c02", "method"] == "bayescale"
     assert failures.loc["c02", "reason"] == "FloatingPointError: sampler exploded"
     scored = result.points.groupby("curve")["method"].unique().map(set).to_dict()
-    assert scored["c00"] == {"bayescale", "ls", "ls_bootstrap", "loglinear", "bnsl", "bnsl_signed"}
+    assert scored["c00"] == {"bayescale", "bayescale+prior", "ls", "ls_bootstrap", "loglinear", "bnsl", "bnsl_signed"}
     # the baselines still ran on its split
     assert scored["c02"] == {"ls", "ls_bootstrap", "loglinear", "bnsl", "bnsl_signed"}
     assert "c01" not in scored and "short" not in scored
@@ -252,8 +253,8 @@ def test_law_auto_is_the_default_and_a_stated_measure_reaches_every_fit(monkeypa
     # per curve the outer fit (6 of 10 rows) and the in-sample one (5 of those 6: at least MIN_TRAIN)
     assert sorted(seen) == [(5, "auto", "error")] * 2 + [(6, "auto", "error")] * 2
     assert result.fits["laws"].tolist() == ["power 0.75, broken 0.25"] * 2  # what the forecast rests on
-    with pytest.raises(bayescale.errors.LawError, match=r"law='power' names its laws itself: drop measure="):
-        bayescale.backtest(df, measure="error", x="x", y="y", group="curve", **FAST)
+    with pytest.raises(bayescale.errors.LawError, match=r"measure='accuracy' does not fit the power law"):
+        bayescale.backtest(df, measure="accuracy", x="x", y="y", group="curve", **FAST)
 
 
 def test_a_stack_learns_the_discrepancy_from_its_own_leave_future_out_forecasts(monkeypatch):
@@ -327,7 +328,7 @@ def test_intervals_calibrated_on_curves_simulated_from_the_model(tmp_path, one_b
     assert support["curves"] == 16 and support["errors"] == 16 * 2  # 5 inner scales of 7, 2 scored each
     assert result.discrepancy["data"] == support["s"] < 0.05
     table = result.table()
-    assert list(table.columns) == ["dataset", "cutoff", "metric", "bayescale", "bayescale+disc", "ls",
+    assert list(table.columns) == ["dataset", "cutoff", "metric", "bayescale", "bayescale+prior", "bayescale+disc", "ls",
                                    "ls_bootstrap", "loglinear", "bnsl", "bnsl_signed"]
     assert table.set_index("metric").loc["n_points", "bayescale"] == n
     folder = result.save(tmp_path / "bt")

@@ -138,7 +138,7 @@ def test_breaks_table_needs_a_broken_fit(clean):
     class Other:
         config = type("C", (), {"law": "power"})()
 
-    with pytest.raises(LawError, match="needs a fit of the broken law"):
+    with pytest.raises(LawError, match="needs a fit of the broken or turning law"):
         break_table(Other())
 
 

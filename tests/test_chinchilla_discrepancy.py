@@ -53,7 +53,7 @@ def test_learned_discrepancy_covers_a_drifting_slope_where_the_plain_fit_does_no
     y = test["loss"].to_numpy()
     n = len(y)
     lo, hi = binom.ppf(0.005, n, 0.9), binom.ppf(0.995, n, 0.9)  # 99% band of the count inside a 90% interval
-    plain_table = fit.predict(points, prob=0.9)
+    plain_table = fit.predict(points, prob=0.9, discrepancy=False)
     table = fit.predict(points, prob=0.9, discrepancy=True)
     plain, calibrated = coverage(plain_table, y), coverage(table, y)
     assert plain < lo, (plain, n)
@@ -84,20 +84,20 @@ def test_learned_scale_survives_save_and_load(drift_fit, tmp_path):
     assert main(["predict", str(path), "--at", "1e22", "--discrepancy", "--reach", "2.0", "--plain",
                  "--report", str(report)]) == 0
     html = report.read_text(encoding="utf-8")
-    assert "The intervals include a model discrepancy of the scale s learned by forward chaining" in html
+    assert "Model discrepancy beyond the data: the s this fit learned by forward chaining" in html
     assert "The bands leave out the model discrepancy; the tables include it." in html
 
 
 @pytest.mark.slow
 def test_discrepancy_widens_budgets_and_reach_only_beyond_the_data(drift_fit):
     fit, _ = drift_fit
-    plain = fit.predict(compute=[1e19, 1e22])
+    plain = fit.predict(compute=[1e19, 1e22], discrepancy=False)
     wide = fit.predict(compute=[1e19, 1e22], discrepancy=True)
     width = (wide["upper"] / wide["lower"]) / (plain["upper"] / plain["lower"])
     assert width[0] == pytest.approx(1.0)  # inside the fitted compute: unchanged
     assert width[1] > 1.05
     target = float(fit.predict(compute=[1e21], kind="mean")["median"].iloc[0])
-    r0, r1 = fit.reach([target]).iloc[0], fit.reach([target], discrepancy=True).iloc[0]
+    r0, r1 = fit.reach([target], discrepancy=False).iloc[0], fit.reach([target], discrepancy=True).iloc[0]
     assert r1["upper"] / r1["lower"] > r0["upper"] / r0["lower"]
 
 
@@ -174,7 +174,8 @@ def test_bad_learning_options_are_refused_before_sampling(unlearned_fit):
         bs.fit(frame, law="power", x="x", y="y", discrepancy=True)
     with pytest.raises(LawError, match=r"applies to the chinchilla law, not \['power', 'broken'\]"):
         bs.fit(frame, law=["power", "broken"], x="x", y="y", discrepancy=True)
-    with pytest.raises(LawError, match=r"^discrepancy= at fit time is True \(learn s by refits\) or False, got 0.02"):
+    with pytest.raises(LawError, match=r"^discrepancy= at fit time is None \(the drift prior\), False \(the posterior alone\) or True "
+                       r"\(learn s by refits\), got 0.02"):
         bs.fit(simulate_drift(), law="chinchilla", x=["params", "tokens"], y="loss", discrepancy=0.02)
 
 

@@ -43,8 +43,8 @@ def csv(tmp_path):
         (["fit", "{csv}", "--x", "params", "--y", "loss", "--plot", "/nonexistent/dir/f.png"],
          "error: cannot write plot '/nonexistent/dir/f.png': folder '/nonexistent/dir' does not exist"),
         (["run", "missing.toml"], "error: spec file 'missing.toml' does not exist"),
-        (["fit", "{csv}", "--x", "params", "--y", "loss", "--law", "sigmoid", "--discrepancy", "0.1"],
-         "error: --discrepancy widens positive metrics on the log scale; it does not apply to the sigmoid law"),
+        (["fit", "{csv}", "--x", "params", "--y", "loss", "--discrepancy", "0.1", "--no-discrepancy"],
+         "error: --discrepancy and --no-discrepancy contradict each other: give one"),
     ],
 )
 def test_bad_input_gives_one_line_and_exit_2(argv, message, csv, capsys):
@@ -73,10 +73,9 @@ def test_malformed_spec_names_the_problem(tmp_path, capsys):
     bad.write_text(base + "[predict]\ndiscrepancy = -0.1\n")
     assert main(["run", str(bad)]) == 2
     assert "predict.discrepancy must be a number >= 0 (sd of log y per decade" in capsys.readouterr().err
-    bad.write_text(base.replace("y = 'loss'", "y = 'loss'\nlaw = 'sigmoid'") + "[predict]\ndiscrepancy = 0.1\n")
+    bad.write_text(base + "[predict]\ndiscrepancy = true\n")
     assert main(["run", str(bad)]) == 2
-    assert "predict.discrepancy widens positive metrics on the log scale; it does not apply to the 'sigmoid' law" \
-        in capsys.readouterr().err
+    assert "or false for the posterior alone (default: the learned drift prior), got True" in capsys.readouterr().err
 
 
 def test_datasets_command_lists_and_describes(capsys):

@@ -73,13 +73,14 @@ CASES = {
     "two x columns": ({"runs.csv": GOOD}, ["fit", "runs.csv", "--x", "params", "g", "--y", "loss"],
                       ["error: --x takes one column, or two (params tokens) for the chinchilla law; got params g "
                        "for --law power"]),
-    "measure without auto": ({"runs.csv": GOOD}, ["fit", "runs.csv", *FIT, "--measure", "error"],
-                             ["error: measure= only chooses the candidate laws of law='auto'; law='power' names its "
-                              "laws itself: drop measure="]),
-    "backtest measure without auto": ({"runs.csv": GOOD}, ["backtest", "runs.csv", *FIT, "--law", "power",
-                                                           "--measure", "loss"],
-                                      ["error: measure= only chooses the candidate laws of law='auto'; law='power' "
-                                       "names its laws itself: drop measure="]),
+    "measure the law cannot fit": ({"runs.csv": GOOD}, ["fit", "runs.csv", *FIT, "--measure", "accuracy"],
+                                   ["error: measure='accuracy' does not fit the power law (the sigmoid's y is an "
+                                    "accuracy, the other laws' a loss or error that falls with scale)"]),
+    "backtest measure the law cannot fit": ({"runs.csv": GOOD}, ["backtest", "runs.csv", *FIT, "--law", "power",
+                                                                 "--measure", "accuracy"],
+                                            ["error: measure='accuracy' does not fit the power law (the sigmoid's y "
+                                             "is an accuracy, the other laws' a loss or error that falls with "
+                                             "scale)"]),
     "at not a number": ({"runs.csv": GOOD}, ["fit", "runs.csv", *FIT, "--at", "1e10", "ten"],
                         ["error: argument --at: expected a number, got 'ten'"]),
     "at negative": ({"runs.csv": GOOD}, ["fit", "runs.csv", *FIT, "--at", "-1e10"],

@@ -192,7 +192,7 @@ def test_report_numbers_are_the_fits(made):
     assert f">{format_number(float(alpha))}<" in made.read_text(encoding="utf-8")
     again = render_report(fit, at=[1e6], prob=0.8, title="t", command="bayescale run x")
     assert "Predictions at the targets" in again and "bayescale run x" in again
-    assert "model discrepancy" not in again  # only where asked
+    assert "Model discrepancy beyond the data: the drift prior (shipped v1" in again  # the default, named
 
 
 def test_report_path_must_be_html(tmp_path):

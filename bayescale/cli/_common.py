@@ -187,6 +187,9 @@ def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None
         extra = discrepancy_label(fit, discrepancy)
         print_table(predictions, f"Predictions ({int(prob * 100)}% predictive interval{extra})", index=False,
                     plain=plain, name="predictions")
+        if discrepancy is None:
+            note(f"beyond the data, model discrepancy: {fit.discrepancy_text(discrepancy)} "
+                 "(--no-discrepancy: the posterior alone)")
         if hasattr(fit, "optimal"):
             print_table(fit.optimal(at, prob=prob), f"Compute-optimal allocation ({int(prob * 100)}% interval)",
                         index=False, plain=plain, name="optimal")
@@ -207,8 +210,11 @@ LEARNED = True  # --discrepancy without S: the s a chinchilla fit learns (bayesc
 
 
 def discrepancy_label(fit, discrepancy) -> str:
-    """The title suffix that says which discrepancy widened a table beyond the data."""
-    return f"; beyond the data, model discrepancy: {fit.discrepancy_text(discrepancy)}"
+    """The title suffix for a discrepancy given on the command line ("" for the default drift prior,
+    which a note under the table names)."""
+    if discrepancy is None:
+        return ""
+    return f", model discrepancy: {fit.discrepancy_text(discrepancy)}"
 
 
 def add_discrepancy_options(parser: argparse.ArgumentParser, *, at_fit: bool) -> None:
@@ -293,7 +299,7 @@ def print_reach(fit, targets, *, groups=None, prob: float = 0.9, plain=None, dis
     chinchilla = fit.config.law == "chinchilla"
     group, what = (None, "compute at which the compute-optimal loss") if chinchilla else \
         (groups, f"{fit.config.x} at which the mean curve")
-    extra = discrepancy_label(discrepancy)
+    extra = discrepancy_label(fit, discrepancy)
     print_table(fit.reach(targets, group, prob=prob, **widen),
                 f"Reach: {what} gets to each target ({int(prob * 100)}% interval, "
                 f"p_never = share of draws that never do{extra})", index=False, plain=plain, name="reach")

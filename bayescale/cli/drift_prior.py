@@ -6,6 +6,9 @@ from __future__ import annotations
 def add_parser(subparsers):
     parser = subparsers.add_parser("drift-prior", help="show the drift prior forecasts use beyond the data")
     parser.add_argument("file", nargs="?", help="a prior from 'bayescale learn-priors' (default: the shipped one)")
+    from bayescale.cli._format import add_format_options
+
+    add_format_options(parser)
     return parser
 
 

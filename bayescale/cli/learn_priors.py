@@ -21,6 +21,9 @@ def add_parser(subparsers):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, help="processes (default: all cores)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    from bayescale.cli._format import add_format_options
+
+    add_format_options(parser)
     return parser
 
 

@@ -39,6 +39,9 @@ def add_parser(subparsers):
     out.add_argument("--out", metavar="CSV", help="write the plan table here")
     out.add_argument("--plot", metavar="PNG", help="write the figure (expected width against cumulative cost)")
     out.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
+    from bayescale.cli._format import add_format_options
+
+    add_format_options(parser)
     return parser
 
 

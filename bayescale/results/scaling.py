@@ -14,7 +14,7 @@ from bayescale.core.posterior import NEW_GROUP, flat, sample_noise
 from bayescale.core.registry import law_spec
 from bayescale.data.curves import CurveData
 from bayescale.errors import DataError
-from bayescale.laws.discrepancy import check_scale, link_name, widen
+from bayescale.laws.discrepancy import widen
 from bayescale.results.intervals import (
     check_kind,
     check_prob,
@@ -56,52 +56,6 @@ class ScalingFit(Plannable):
     @property
     def posterior(self) -> xr.Dataset:
         return self.idata["posterior"].to_dataset()
-
-    # ------------------------------------------------------------------ drift beyond the data
-    @property
-    def metric(self) -> str | None:
-        """What ``y`` measures as the drift prior reads it: ``measure=`` of the fit (the sigmoid's is an accuracy)."""
-        return "accuracy" if self.config.law == "sigmoid" else self.config.measure
-
-    @property
-    def drift_link(self) -> str:
-        """The scale the discrepancy acts on: ``"logit"`` for errors and accuracies, else ``"log"``."""
-        return link_name(self.metric)
-
-    @property
-    def drift_prior(self):
-        """The :class:`~bayescale.laws.drift_prior.DriftPrior` this fit's forecasts use beyond the data, or None."""
-        from bayescale.laws.drift_prior import from_identity
-
-        return from_identity(self.config.drift)
-
-    def drift_draws(self, seed: int | None = None) -> np.ndarray | None:
-        """One draw of the drift scale ``s`` per posterior draw, from the fit's drift prior (None without one)."""
-        prior = self.drift_prior
-        if prior is None:
-            return None
-        n = self.posterior.sizes["chain"] * self.posterior.sizes["draw"]
-        return prior.s_draws(self.metric, self.config.law, n, self._rng(seed, salt=30_000))
-
-    def resolve_discrepancy(self, discrepancy=None, seed: int | None = None) -> np.ndarray | None:
-        """The draws of ``s`` a forecast widens by: the drift prior's for None (the default) or True,
-        none for False, else ``discrepancy`` itself (a number or draws of ``s``), checked."""
-        if discrepancy is None or discrepancy is True:
-            return self.drift_draws(seed)
-        if discrepancy is False:
-            return None
-        return check_scale(discrepancy)
-
-    def discrepancy_text(self, discrepancy=None) -> str:
-        """What a forecast's widening is, in words, for tables and reports."""
-        if discrepancy is False or (discrepancy in (None, True) and self.drift_prior is None):
-            return "none (the posterior alone)"
-        if discrepancy is None or discrepancy is True:
-            s = self.drift_draws()
-            return (f"the drift prior ({self.drift_prior.source} v{self.drift_prior.data['version']}; "
-                    f"s median {np.median(s):.3g} per decade on the {self.drift_link} scale)")
-        s = np.atleast_1d(np.asarray(discrepancy, dtype=float))
-        return f"s = {s[0]:.3g} per decade" if s.size == 1 else f"s ~ {s.size} draws (median {np.median(s):.3g})"
 
     # ------------------------------------------------------------------ draws
     def _group_code(self, name: str) -> int:
@@ -199,12 +153,10 @@ class ScalingFit(Plannable):
             Seed for the predictive noise and new-group draws; defaults to the fit's seed,
             so repeated calls give identical tables.
         discrepancy : None, False, float or array of float, optional
-            Scale ``s`` of a model discrepancy whose sd of ``log y`` (``logit y`` for errors and
-            accuracies) grows by ``s`` per decade beyond the observed range
-            (:mod:`bayescale.laws.discrepancy`). Default (None): ``s`` drawn from the fit's drift
-            prior, learned across many real curves (:mod:`bayescale.laws.drift_prior`); ``False``:
-            the posterior alone, the law taken as exact; a number, or draws of ``s`` as learned by
-            a backtest (``bayescale.backtest(..., discrepancy=True).discrepancy_draws()``).
+            Scale ``s`` of a model discrepancy: the sd of ``log y`` (``logit y`` for errors and
+            accuracies) grows by ``s`` per decade beyond the observed range. Default (None): ``s``
+            from the fit's drift prior (:mod:`bayescale.laws.drift_prior`); ``False``: the posterior
+            alone; a number, or draws of ``s`` (``backtest(...).discrepancy_draws()``).
 
         Returns
         -------
