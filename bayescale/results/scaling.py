@@ -15,6 +15,7 @@ from bayescale.core.registry import law_spec
 from bayescale.data.curves import CurveData
 from bayescale.errors import DataError
 from bayescale.laws.discrepancy import widen
+from bayescale.results.drift import DriftForecasts
 from bayescale.results.intervals import (
     check_kind,
     check_prob,
@@ -26,7 +27,7 @@ from bayescale.results.intervals import (
 from bayescale.results.planning import Plannable
 
 
-class ScalingFit(Plannable):
+class ScalingFit(Plannable, DriftForecasts):
     """A fitted scaling law: posterior, data and configuration together.
 
     Create one with :func:`bayescale.fit`; reload a saved one with :func:`bayescale.load`.
