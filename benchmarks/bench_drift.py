@@ -92,7 +92,17 @@ def main(argv=None) -> int:
 
     start = time.perf_counter()
     errors = pd.read_csv(args.errors)
-    priors = leave_one_out(errors, seed=args.seed)
+    from bayescale.laws.drift_prior import load_drift_prior
+
+    kept = out / "lodo_priors"  # learned once per errors file and seed; delete the folder to relearn
+    names = sorted(errors["dataset"].unique())
+    if all((kept / f"{n}.json").is_file() for n in names):
+        priors = {n: load_drift_prior(kept / f"{n}.json") for n in names}
+    else:
+        priors = leave_one_out(errors, seed=args.seed)
+        kept.mkdir(parents=True, exist_ok=True)
+        for n, prior in priors.items():
+            prior.save(kept / f"{n}.json")
     learn_wall = time.perf_counter() - start
     print(f"learned {len(priors)} leave-one-data-set-out priors in {learn_wall:.0f} s", flush=True)
 

@@ -328,8 +328,8 @@ def test_intervals_calibrated_on_curves_simulated_from_the_model(tmp_path, one_b
     assert support["curves"] == 16 and support["errors"] == 16 * 2  # 5 inner scales of 7, 2 scored each
     assert result.discrepancy["data"] == support["s"] < 0.05
     table = result.table()
-    assert list(table.columns) == ["dataset", "cutoff", "metric", "bayescale", "bayescale+prior", "bayescale+disc", "ls",
-                                   "ls_bootstrap", "loglinear", "bnsl", "bnsl_signed"]
+    assert list(table.columns) == ["dataset", "cutoff", "metric", "bayescale", "bayescale+prior", "bayescale+disc",
+                                   "ls", "ls_bootstrap", "loglinear", "bnsl", "bnsl_signed"]
     assert table.set_index("metric").loc["n_points", "bayescale"] == n
     folder = result.save(tmp_path / "bt")
     assert {p.name for p in folder.iterdir()} >= {"points.csv", "table.csv", "failures.csv", "by_distance.csv"}

@@ -174,8 +174,8 @@ def test_bad_learning_options_are_refused_before_sampling(unlearned_fit):
         bs.fit(frame, law="power", x="x", y="y", discrepancy=True)
     with pytest.raises(LawError, match=r"applies to the chinchilla law, not \['power', 'broken'\]"):
         bs.fit(frame, law=["power", "broken"], x="x", y="y", discrepancy=True)
-    with pytest.raises(LawError, match=r"^discrepancy= at fit time is None \(the drift prior\), False \(the posterior alone\) or True "
-                       r"\(learn s by refits\), got 0.02"):
+    with pytest.raises(LawError, match=r"^discrepancy= at fit time is None \(the drift prior\), False \(the posterior "
+                                       r"alone\) or True \(learn s by refits\), got 0.02"):
         bs.fit(simulate_drift(), law="chinchilla", x=["params", "tokens"], y="loss", discrepancy=0.02)
 
 
