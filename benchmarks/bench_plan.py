@@ -13,8 +13,12 @@
 3. Cost of ranking 20 candidates for a 20-point power law, in repeat fits of that model, and the
    compile-cache misses it caused.
 
-Not covered here (time on a shared 2-core machine): the datablations long curves, the OLMo-2 ladder
-and Gemstones replays of the issue.
+4. Training-curve replays on datablations and Gemstones (``benchmarks/bench_plan_curves.py``): which
+   curves of a study to extend (t -> 2t costs t and yields every checkpoint between), by the plan,
+   doubling, log-uniform and largest-first at cumulative 2x, 4x, 8x the starting cost; the forecast
+   of the largest run's last checkpoints scored as above.
+
+Not covered here (time on a shared 2-core machine): the OLMo-2 ladder replay of the issue.
 
     ./dev python benchmarks/bench_plan.py [--out benchmarks/results/plan.md]
 """
@@ -141,6 +145,21 @@ def ranking_cost() -> dict:
             "new_compiles": cache_info()["misses"] - misses, "methods": ", ".join(sorted(set(plan["method"])))}
 
 
+def curve_tables() -> tuple[pd.DataFrame, dict]:
+    """Per data set and rule, the replay scores averaged over studies and budgets, and the curves used."""
+    from bench_plan_curves import curve_replays, datablations_curves, gemstones_curves
+
+    frames, used = [], {}
+    for name, load in (("datablations", datablations_curves), ("gemstones", gemstones_curves)):
+        rows, used[name] = curve_replays(name, load())
+        frames.append(rows)
+    rows = pd.concat(frames)
+    by_budget = rows.groupby(["data", "budget", "rule"], sort=False)[["cost", "rmsle", "coverage", "interval_score"]]
+    mean = rows.groupby(["data", "rule"], sort=False)[["cost", "rmsle", "coverage", "interval_score"]].mean()
+    return pd.concat([by_budget.mean(), mean.assign(budget="mean").set_index("budget", append=True)
+                      .reorder_levels(["data", "budget", "rule"])]), used
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out")
@@ -152,13 +171,17 @@ def main() -> None:
     t2 = time.perf_counter()
     cost = ranking_cost()
     t3 = time.perf_counter()
+    curves, used = curve_tables()
+    t4 = time.perf_counter()
     mean = replay.groupby("rule", sort=False)[["rmsle", "coverage", "interval_score"]].mean()
     text = ["# bench_plan", "", f"Chinchilla replay ({t1 - t0:.0f} s)", "",
             replay.to_string(index=False, float_format="{:.4g}".format),
             "", "Mean over the three budgets", "", mean.to_string(float_format="{:.4g}".format), "",
             f"Simulated power laws, realised / predicted width ({t2 - t1:.0f} s): median ratio "
             f"{ratios['ratio'].median():.3f}", "", ratios.to_string(index=False, float_format="{:.4g}".format), "",
-            f"Ranking 20 candidates, 20-point power law ({t3 - t2:.0f} s): {cost}", ""]
+            f"Ranking 20 candidates, 20-point power law ({t3 - t2:.0f} s): {cost}", "",
+            f"Training-curve replays ({t4 - t3:.0f} s; seed 5; studies of 3 curves: {used})", "",
+            curves.to_string(float_format="{:.4g}".format), "", f"Total {t4 - t0:.0f} s", ""]
     out = "\n".join(text)
     print(out)
     if args.out:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bayescale.cli._common import add_sampling_options
+from bayescale.cli._common import add_sampling_options, positive_float
 from bayescale.cli._format import add_format_options
 
 
@@ -18,6 +18,10 @@ def add_parser(subparsers):
     parser.add_argument("--report", metavar="MD", help="write the Markdown report here, or a self-contained HTML "
                         "report when the name ends in .html "
                         "(default: the claim's output.report, else <claim>.audit.md next to the claim)")
+    parser.add_argument("--plan", action="store_true", help="plan the next runs for each claimed item: the greedy "
+                        "batch under --budget (or the claim's [plan] budget) that narrows it most per FLOP")
+    parser.add_argument("--budget", type=positive_float, metavar="B",
+                        help="what the planned runs may cost in all (FLOPs; implies --plan)")
     parser.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_sampling_options(parser)
@@ -31,14 +35,17 @@ def run(args) -> int:
     from bayescale.core.console import note
     from bayescale.core.files import check_writable
     from bayescale.workflows.audit import audit, parse_claim
+    from bayescale.workflows.audit.plan_items import plan_options
 
     claim = parse_claim(args.claim)  # bad claims fail here, before any sampling
+    wants_plan = args.plan or args.budget is not None or bool(claim.plan)
+    plan = plan_options(claim, {} if args.budget is None else {"budget": args.budget}) if wants_plan else None
     report = args.report or claim.output.get("report") or str(Path(args.claim).with_suffix(".audit.md"))
     if args.report is None and claim.output.get("report"):
         Path(report).parent.mkdir(parents=True, exist_ok=True)
     check_writable(report)
     result = audit(args.claim, draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
-                   sampler=args.sampler, progress=not args.quiet)
+                   sampler=args.sampler, progress=not args.quiet, plan=plan)
     result.print(plain=True if args.plain else None)
     if report.lower().endswith((".html", ".htm")):
         from bayescale.reports import reproduce_command, write_audit_report

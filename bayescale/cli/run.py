@@ -49,22 +49,27 @@ def run(args) -> int:
     report(fit, at=spec.predict.get("at"), prob=prob, groups=spec.predict.get("groups"), plot=plot, save=save,
            plain=args.plain, discrepancy=disc, all_flags=args.all_flags, reach=spec.reach.get("targets"),
            reach_groups=reach_groups)
+    plan = _plan(fit, spec, args) if spec.plan else None
     if html:
         from bayescale.reports import reproduce_command, write_report
 
         make_parent(html)
         write_report(fit, html, at=spec.predict.get("at"), prob=prob, groups=spec.predict.get("groups"),
                      discrepancy=disc, title=spec.title, reach=spec.reach.get("targets"), reach_groups=reach_groups,
-                     command=reproduce_command(args, ["spec"], seed=fit.config.seed))
+                     command=reproduce_command(args, ["spec"], seed=fit.config.seed), plan=plan)
         note(f"wrote report {html}")
-    if spec.plan:
-        from bayescale.cli.plan import show_plan, write_plan_figure
-
-        options = {k: v for k, v in spec.plan.items() if k != "plot"}
-        table = fit.plan(**options)
-        print()
-        show_plan(table, plain=True if args.plain else None)
-        if spec.plan.get("plot"):
-            make_parent(spec.plan["plot"])
-            write_plan_figure(table, spec.plan["plot"])
     return 0
+
+
+def _plan(fit, spec, args):
+    """The spec's ``[plan]``: printed, its figure written where ``plot`` says; the table for the report."""
+    from bayescale.cli.plan import show_plan, write_plan_figure
+
+    options = {k: v for k, v in spec.plan.items() if k != "plot"}
+    table = fit.plan(**options)
+    print()
+    show_plan(table, plain=True if args.plain else None)
+    if spec.plan.get("plot"):
+        make_parent(spec.plan["plot"])
+        write_plan_figure(table, spec.plan["plot"])
+    return table

@@ -20,6 +20,7 @@ from bayescale.reports.fit_sections import (
     provenance_section,
     reach_section,
 )
+from bayescale.reports.plan_sections import plan_section
 from bayescale.reports.provenance import check_report_path, python_call
 
 
@@ -44,6 +45,7 @@ def render_report(
     discrepancy=None,
     reach=None,
     reach_groups: Sequence[str] | str | None = None,
+    plan=None,
 ) -> str:
     """Render the HTML report of ``fit`` (a fit, a stacked fit or a Chinchilla fit) as a string.
 
@@ -68,6 +70,9 @@ def render_report(
     reach : sequence of float, optional
         Targets of the metric: adds the scale at which the mean curve reaches each
         (``fit.reach``) for ``reach_groups`` (default: every group).
+    plan : DataFrame or dict of DataFrame, optional
+        A ``fit.plan(...)`` table, or an audit's plans per item (default: ``audit.plans``): adds the
+        plan section with its figure (:mod:`bayescale.reports.plan_sections`).
 
     Returns
     -------
@@ -81,7 +86,8 @@ def render_report(
     sections = list(audit_sections(audit)) if audit is not None else []
     sections += [data_section(fit), figure_section(fit, at, prob, groups, discrepancy), parameter_section(fit, prob)]
     optional = [prediction_section(fit, at, prob, groups, discrepancy),
-                reach_section(fit, reach, prob, reach_groups, discrepancy), comparison_section(fit),
+                reach_section(fit, reach, prob, reach_groups, discrepancy),
+                plan_section(plan if plan is not None or audit is None else audit.plans), comparison_section(fit),
                 contrast_section(fit, at, prob)]
     sections += [s for s in optional if s is not None]
     sections += [flag_section(fit, at), diagnostics_section(fit)]

@@ -56,6 +56,7 @@ class Claim:
     items: list[ClaimItem]
     runs: int = 5
     output: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)  # [plan]: options of audit(plan=...)
 
     @property
     def law(self) -> str:

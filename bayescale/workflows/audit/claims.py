@@ -3,7 +3,8 @@
 A claim file is a study spec (``[data]``, ``[model]``, ``[sampling]``, ``[output]``) plus
 ``[claim]`` with ``source``, ``prob`` (default level of claimed intervals, 0.95), ``runs``
 (extra runs per candidate in the recommendations) and the claimed items, one table or array
-of tables per kind (see :mod:`bayescale.workflows.audit` for each kind and how it is judged).
+of tables per kind (see :mod:`bayescale.workflows.audit` for each kind and how it is judged), and
+optionally ``[plan]``, the options of the run planner per item (:mod:`bayescale.workflows.audit.plan_items`).
 Errors are one line naming the file, the item (``claim.reach[2]``) and the field.
 """
 
@@ -32,6 +33,7 @@ from bayescale.workflows.audit.claim_fields import (
     value_and_interval,
 )
 from bayescale.workflows.audit.claim_kinds import check_against_data, check_parameter_name, parse_kinds
+from bayescale.workflows.audit.plan_items import check_plan_table
 
 
 def _chinchilla_items(claim: Mapping, where: str, prob: float) -> list[ClaimItem]:
@@ -138,7 +140,7 @@ def parse_claim(source, *, base: Path | None = None) -> Claim:
         path = Path(source)
         raw = read_toml(path, kind="claim")
     where = f"{path}: " if not isinstance(source, Mapping) else ""
-    allowed = {"title", "description", "data", "model", "sampling", "output", "claim"}
+    allowed = {"title", "description", "data", "model", "sampling", "output", "claim", "plan"}
     unknown = set(raw) - allowed
     if unknown:
         raise SpecError(f"{where}unknown top-level key(s) {', '.join(sorted(unknown))}; "
@@ -157,9 +159,10 @@ def parse_claim(source, *, base: Path | None = None) -> Claim:
     runs = claim.get("runs", 5)
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
         raise SpecError(f"{where}claim.runs: must be a positive integer (extra runs per candidate), got {runs!r}")
+    plan = check_plan_table(raw.get("plan", {}), where, [item.name for item in items])
     return Claim(path=path, title=str(raw.get("title", path.stem)), source=str(claim.get("source", "")),
                  data=tables["data"], model=tables["model"], sampling=tables["sampling"], items=items,
-                 runs=runs, output=dict(output))
+                 runs=runs, output=dict(output), plan=plan)
 
 
 def load_claim_data(claim: Claim) -> pd.DataFrame:

@@ -93,6 +93,7 @@ def audit(
     sampler: str | None = None,
     progress: bool = False,
     cores: int | None = None,
+    plan: dict | None = None,
 ) -> AuditResult:
     """Refit the data behind a claim and judge each claimed item against the posterior.
 
@@ -110,6 +111,10 @@ def audit(
         Override the claim's ``[sampling]``.
     sampler : str, optional
         NUTS implementation (see :func:`bayescale.fit`).
+    plan : dict, optional
+        Plan the next runs per claimed item: ``budget`` (required) and optional ``items``,
+        ``max_scale``, ``sims``, ``seed`` (:mod:`bayescale.workflows.audit.plan_items`); the tables
+        land in ``result.plans``.
 
     Returns
     -------
@@ -119,6 +124,10 @@ def audit(
     from bayescale.results.flags import sampler_flags
 
     parsed = parse_claim(claim)
+    if plan is not None:
+        from bayescale.workflows.audit.plan_items import plan_options
+
+        plan = plan_options(parsed, plan)
     overrides = {k: v for k, v in {"draws": draws, "tune": tune, "chains": chains, "seed": seed,
                                    "sampler": sampler}.items() if v is not None}
     frame = None
@@ -163,8 +172,24 @@ def audit(
     else:
         recs, widths, more = _generic_recommendations(candidates)
     items["more_runs"] = [more.get(name, "") for name in items["item"]]
+    plans = {}
+    if plan is not None:
+        from bayescale.workflows.audit.plan_items import plan_items
+
+        plans = plan_items(fit, _plan_inputs(parsed, candidates, draws_by_item), plan)
     items["flags"] = [", ".join(filter(None, [f, "interval_too_narrow" if not math.isnan(w) and w < NARROW else ""]))
                       for f, w in zip(items["flags"], items["width_ratio"], strict=True)]
     return AuditResult(title=parsed.title, source=parsed.source, items=items,
                        flags=pd.DataFrame(flags, columns=FLAG_COLUMNS), recommendations=recs, candidates=widths,
-                       n_obs=ctx.n_obs, runs=parsed.runs, fit=fit, law=parsed.law, evidence=evidence)
+                       n_obs=ctx.n_obs, runs=parsed.runs, fit=fit, law=parsed.law, evidence=evidence, plans=plans)
+
+
+def _plan_inputs(parsed, candidates: dict, draws_by_item: dict) -> dict[str, dict]:
+    """Per plannable item: its draws, groups and target scales (compute budgets for Chinchilla)."""
+    if parsed.law != "chinchilla":
+        return {name: t.attrs["plan_input"] for name, t in candidates.items() if t is not None and
+                "plan_input" in t.attrs}
+    by = {it.name: it.compute or (6 * it.params * it.tokens if it.params else None) or it.fields.get("by")
+          for it in parsed.items}
+    return {name: {"draws": np.asarray(q, dtype=float), "groups": [], "targets": [by[name]] if by.get(name) else []}
+            for name, q in draws_by_item.items()}

@@ -32,6 +32,14 @@ def group_name(fit, group: str | None) -> str:
     return group if group is not None else fit.data.groups[0]
 
 
+def plan_input(table: pd.DataFrame, draws: np.ndarray, groups, targets) -> pd.DataFrame:
+    """Attach what planning an item needs (its draws, groups, target scales) to its candidates table
+    (for :func:`bayescale.workflows.audit.plan_items.plan_items`)."""
+    table.attrs["plan_input"] = {"draws": np.asarray(draws, dtype=float), "groups": list(groups),
+                                 "targets": [float(t) for t in targets if np.isfinite(t)]}
+    return table
+
+
 def candidate_scales(fit, targets: Sequence[float] = ()) -> np.ndarray:
     x = fit.data.x
     top = max([float(x.max()) * 10, *[float(t) for t in targets if np.isfinite(t)]])
@@ -78,7 +86,8 @@ def narrowing(fit, quantity: np.ndarray, groups: Sequence[str | None], runs: int
     """Expected ``width_factor`` and cost of ``runs`` runs at each candidate scale and group.
 
     Returns columns ``group`` (None for an ungrouped fit), ``x``, ``runs``, ``cost``,
-    ``width_factor``, ``reduction_per_cost`` (empty when fewer than 20 finite draws).
+    ``width_factor``, ``reduction_per_cost`` (empty when fewer than 20 finite draws); ``attrs["plan_input"]``
+    holds the draws, groups and targets for :func:`bayescale.workflows.audit.plan_items.plan_items`.
     """
     q = np.asarray(quantity, dtype=float)
     if np.isfinite(q).sum() < 20:
@@ -88,8 +97,8 @@ def narrowing(fit, quantity: np.ndarray, groups: Sequence[str | None], runs: int
     for g in groups:
         table = score(fit, q, pd.DataFrame({fit.config.x: scales, "group": group_name(fit, g)}), runs)
         frames.append(table.assign(group=g, runs=runs))
-    out = pd.concat(frames, ignore_index=True)
-    return out[["group", "x", "runs", "cost", "width_factor", "reduction_per_cost"]]
+    out = pd.concat(frames, ignore_index=True)[["group", "x", "runs", "cost", "width_factor", "reduction_per_cost"]]
+    return plan_input(out, q, groups, targets)  # for audit(plan=...): the item's draws, groups and targets
 
 
 def expected_widths(fit, draws: dict[str, np.ndarray], candidates: pd.DataFrame, runs: int) -> pd.DataFrame:

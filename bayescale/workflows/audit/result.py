@@ -35,6 +35,8 @@ class AuditResult:
         width after ``runs`` more runs there / width now).
     evidence : dict
         Per row of ``items``, the numbers a figure of it needs (draws, curves, comparisons).
+    plans : dict
+        Per claimed item, the run planner's table with its batch under the budget (``audit(plan=...)``).
     """
 
     title: str
@@ -48,6 +50,7 @@ class AuditResult:
     fit: Any = None
     law: str = "chinchilla"
     evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
+    plans: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def verdicts(self) -> dict[str, str]:
         """``{item: verdict}`` for every row."""
@@ -95,6 +98,14 @@ class AuditResult:
         show(self.flags[["severity", "code", "item", "message"]], "Flags", name="flags")  # "Flags: none" when empty
         if len(self.recommendations):
             show(self.recommendations, f"Where {self.runs} more runs most reduce each interval", name="recommendations")
+        for shown, title, summary in self._plan_views():
+            show(shown, title, name="plan")
+            note(summary)
+
+    def _plan_views(self) -> list[tuple[pd.DataFrame, str, str]]:
+        from bayescale.workflows.plan.figure import plan_view
+
+        return [plan_view(table) for table in self.plans.values()]
 
     def _verdict_table(self) -> pd.DataFrame:
         values = self.items[self.items["tail"].notna() | self.items["p_interval"].notna()]
@@ -150,6 +161,8 @@ class AuditResult:
         if len(self.recommendations):
             lines += [f"## Where {self.runs} more runs would most reduce each interval", "",
                       self._recommendation_text(), "", markdown_table(self.recommendations), ""]
+        for shown, title, summary in self._plan_views():
+            lines += [f"## {title}", "", markdown_table(shown), "", summary, ""]
         focus = self._focus_item()
         if focus is not None:
             table = self.candidates[self.candidates["item"] == focus].sort_values("width_factor")

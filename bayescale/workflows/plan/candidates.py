@@ -46,7 +46,7 @@ def check_budget(budget) -> float:
     return positive(budget, "budget", "the total cost of the batch")
 
 
-def _run_cost(fit, x: np.ndarray) -> tuple[np.ndarray, str]:
+def run_cost(fit, x: np.ndarray) -> tuple[np.ndarray, str]:
     name = fit.config.x.lower()
     if "flop" in name or "compute" in name:
         return x, "FLOPs"
@@ -85,7 +85,7 @@ def one_axis(fit, quantity, candidates, *, axis: str, cost, cost_per_unit: float
         table["group"] = table.get("group", group)
         for g in set(table["group"]):
             fit._group_code(g)
-    raw, unit = _run_cost(fit, table["x"].to_numpy(dtype=float))
+    raw, unit = run_cost(fit, table["x"].to_numpy(dtype=float))
     table["cost"] = _scaled_costs(table, raw * cost_per_unit, cost)
     unit = "user cost" if ("cost" in getattr(candidates, "columns", ()) or callable(cost)) else unit
     table["chain"] = table["chain"] if "chain" in table else [f"run {i}" for i in range(len(table))]

@@ -1,4 +1,4 @@
-"""The plan's figure: expected interval width against cumulative cost, the batch's runs marked."""
+"""The plan's figure (expected interval width against cumulative cost, the batch's runs marked) and its summary."""
 
 from __future__ import annotations
 
@@ -35,3 +35,18 @@ def plot_plan(table: pd.DataFrame, ax=None):
     ax.set_title(a["quantity"], fontsize=9)
     ax.legend(fontsize=7)
     return ax.figure
+
+
+def plan_view(table: pd.DataFrame) -> tuple[pd.DataFrame, str, str]:
+    """A plan as shown in a report or an audit: the batch in order (else the five best per cost), title, summary."""
+    a = table.attrs
+    chosen = table[table["order"] > 0].sort_values("order")
+    shown = chosen if len(chosen) else table.sort_values("reduction_per_cost", ascending=False).head(5)
+    keep = [c for c in ("order", "group", "x", "params", "tokens", "tokens_per_param", "cost", "cumulative_cost",
+                        "expected_width", "batch_width") if c in shown]
+    title = (f"Plan for {a['quantity']}: {a['prob']:.0%} interval width now {a['width_now']:.4g} {a['unit']}"
+             f"; cost in {a['cost_unit']}").replace(" ;", ";")
+    summary = (f"batch: {len(chosen)} runs for {a['batch_cost']:.4g} of budget {a['budget']:.4g}; expected width "
+               f"{a['width_now']:.4g} -> {a['batch_width']:.4g}" if len(chosen) else
+               f"no affordable run narrows the interval beyond its Monte Carlo error (budget {a['budget']:.4g})")
+    return shown.reset_index(drop=True)[keep], title, summary
