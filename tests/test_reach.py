@@ -408,8 +408,9 @@ def test_cli_fit_and_spec_print_the_reach_table(csv, tmp_path, capsys):
 
     fast = ["--draws", "100", "--tune", "200", "--chains", "1", "--seed", "1", "--quiet", "--plain"]
     report, saved = tmp_path / "r.html", tmp_path / "f.nc"
+    # the posterior alone: the floor logic is what is checked (the drift prior has no floor far out)
     assert main(["fit", str(csv), "--x", "params", "--y", "loss", "--group", "group", "--reach", "2.5", "1.0",
-                 "--report", str(report), "--save", str(saved), *fast]) == 0
+                 "--report", str(report), "--save", str(saved), "--no-discrepancy", *fast]) == 0
     out = capsys.readouterr().out
     assert "Reach: params at which the mean curve gets to each target" in out
     rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["web"], ["code"])]
@@ -453,11 +454,13 @@ def test_true_reach_scale_is_inside_the_90_percent_interval_at_about_the_nominal
     result = bs.fit_many(pd.concat(curves, ignore_index=True), by="curve", x="params", y="loss",
                          draws=300, tune=400, chains=2, seed=1, workers=1, progress=False)
     assert result.failed.empty
-    rows = pd.concat([result.fit(key).reach(target) for key, target, _ in truth], ignore_index=True)
+    # curves that follow the law exactly: the posterior alone is what must be calibrated here
+    rows = pd.concat([result.fit(key).reach(target, discrepancy=False) for key, target, _ in truth],
+                     ignore_index=True)
     inside = (rows["lower"] <= [t[2] for t in truth]) & ([t[2] for t in truth] <= rows["upper"])
     # 24 curves at a true rate of 0.9: fewer than 18 inside has probability < 0.01 (measured: 22 of 24)
     assert 0.75 <= inside.mean() <= 1.0, inside.mean()
     assert rows["p_never"].mean() < 0.1, rows["p_never"].tolist()  # measured 0.06; targets just above
     # a floor the data show: a target 10% below it is never reached
-    below = [result.fit(key).reach(0.9 * floor)["p_never"].iloc[0] for key, floor in pinned]
+    below = [result.fit(key).reach(0.9 * floor, discrepancy=False)["p_never"].iloc[0] for key, floor in pinned]
     assert min(below) > 0.9, below

@@ -173,7 +173,7 @@ def test_cli_report_matches_fit_and_renders(made, browser):
                         r"--plain --quiet", seen["command"]), seen["command"]
     # predictions at both targets, for both groups, at the spec's 80% level
     assert "80% posterior predictive interval" in seen["text"]
-    assert seen["text"].count("model discrepancy of s = 0.02: the sd of log y grows by s per decade") == 2
+    assert seen["text"].count("s = 0.02 (the sd of log y grows by s per decade beyond the data)") == 2
     assert seen["text"].count("1e+06") >= 2 and seen["text"].count("1e+07") >= 2
     assert "large - small" in seen["text"] or "small - large" in seen["text"]
 

@@ -188,8 +188,13 @@ def report(fit, *, at=None, prob: float = 0.9, groups=None, plot=None, save=None
         print_table(predictions, f"Predictions ({int(prob * 100)}% predictive interval{extra})", index=False,
                     plain=plain, name="predictions")
         if discrepancy is None:
-            note(f"beyond the data, model discrepancy: {fit.discrepancy_text(discrepancy)} "
-                 "(--no-discrepancy: the posterior alone)")
+            import textwrap
+
+            from bayescale.core.tables import screen_width
+
+            text = (f"beyond the data, model discrepancy: {fit.discrepancy_text(discrepancy)} "
+                    "(--no-discrepancy: the posterior alone)")
+            note("\n".join(textwrap.wrap(text, screen_width())))
         if hasattr(fit, "optimal"):
             print_table(fit.optimal(at, prob=prob), f"Compute-optimal allocation ({int(prob * 100)}% interval)",
                         index=False, plain=plain, name="optimal")
@@ -214,7 +219,11 @@ def discrepancy_label(fit, discrepancy) -> str:
     which a note under the table names)."""
     if discrepancy is None:
         return ""
-    return f", model discrepancy: {fit.discrepancy_text(discrepancy)}"
+    if discrepancy is True:
+        return ", with the discrepancy the fit learned by forward chaining over compute"
+    if discrepancy is False:
+        return ", the posterior alone"
+    return f", discrepancy s = {discrepancy:g} per decade beyond the data"
 
 
 def add_discrepancy_options(parser: argparse.ArgumentParser, *, at_fit: bool) -> None:

@@ -57,5 +57,6 @@ class DriftForecasts:
             return (f"the drift prior ({self.drift_prior.source} v{self.drift_prior.data['version']}; "
                     f"s median {np.median(s):.3g} per decade on the {self.drift_link} scale)")
         s = np.atleast_1d(np.asarray(discrepancy, dtype=float))
-        return f"s = {s[0]:.3g} per decade" if s.size == 1 else f"s ~ {s.size} draws (median {np.median(s):.3g})"
+        value = f"s = {s[0]:.3g}" if s.size == 1 else f"s ~ {s.size} draws (median {np.median(s):.3g})"
+        return f"{value} (the sd of {self.drift_link} y grows by s per decade beyond the data)"
 
