@@ -59,7 +59,9 @@ def _generic_recommendations(candidates: dict[str, pd.DataFrame]):
     from bayescale.workflows.audit.more_runs import best_per_cost
 
     columns = ["item", "group", "x", "runs", "cost", "width_factor", "reduction_per_cost"]
-    frames = [table.assign(item=name) for name, table in candidates.items() if table is not None and len(table)]
+    # the planner's tables carry their settings in attrs (arrays among them), which concat would compare
+    frames = [pd.DataFrame(table.to_dict("list")).assign(item=name) for name, table in candidates.items()
+              if table is not None and len(table)]
     if not frames:
         empty = pd.DataFrame(columns=columns)
         return empty, empty, {}
