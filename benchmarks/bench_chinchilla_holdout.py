@@ -1,4 +1,4 @@
-"""Benchmark: Chinchilla extrapolation in compute, plain posterior vs the learned discrepancy.
+"""Benchmark: Chinchilla extrapolation in compute, plain posterior vs the drift prior vs the learned discrepancy.
 
 The bundled runs (Besiroglu et al. 2024) sorted by their ``compute`` column; the law is fitted
 on the lowest ``split`` of them and scored on the rest: coverage of the 90% predictive
@@ -41,6 +41,9 @@ def main(argv=None) -> None:
     parser.add_argument("--splits", type=float, nargs="+", default=[0.7, 0.85])
     parser.add_argument("--distance", nargs="+", choices=["compute", "axes"], default=["compute", "axes"])
     parser.add_argument("--cuts", type=float, nargs="+", default=None, help="forward-chaining cuts (fractions)")
+    parser.add_argument("--drift-prior", default="benchmarks/results/drift/lodo_priors/chinchilla.json",
+                        help="the drift prior of the default forecast: by default the one learned without Chinchilla "
+                             "(leave one data set out; benchmarks/bench_drift.py)")
     args = parser.parse_args(argv)
 
     df = bs.datasets.load("chinchilla").sort_values("compute", kind="stable").reset_index(drop=True)
@@ -58,10 +61,14 @@ def main(argv=None) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit = bs.fit(train, law="chinchilla", x=["params", "tokens"], y="loss", draws=args.draws,
-                         tune=args.tune, chains=args.chains, seed=args.seed, progress=False)
+                         tune=args.tune, chains=args.chains, seed=args.seed, progress=False,
+                         drift_prior=args.drift_prior)
         t_plain = time.perf_counter() - t0
         base = {"split": split, "n_fit": k, "n_test": len(test)}
-        rows.append({**base, "method": "plain", **score(fit.predict(points), y), "seconds": t_plain})
+        rows.append({**base, "method": "plain", **score(fit.predict(points, discrepancy=False), y),
+                     "seconds": t_plain})
+        rows.append({**base, "method": "drift prior (default, held out)", **score(fit.predict(points), y),
+                     "seconds": t_plain})
         needed = next((s for s in np.arange(0.0, 0.0501, 0.001)
                        if score(fit.predict(points, discrepancy=s), y)["coverage_90"] >= 0.9), np.nan)
         oracle.append({**base, "s_needed_compute": needed})
