@@ -77,12 +77,9 @@ def max_likelihood(d, err, var) -> float:
     return float(np.exp(best.x)) if nll(best.x) < nll(np.log(1e-6)) - 1e-9 else 0.0
 
 
-def check_scale(s, laws=()) -> np.ndarray:
-    """``s`` as a 1-D array of non-negative finite values (a number or draws of it).
-
-    ``laws`` is accepted for the callers that name the laws it widens; every law can be widened
-    (bounded metrics on the logit scale).
-    """
+def check_scale(s) -> np.ndarray:
+    """``s`` as a 1-D array of non-negative finite values (a number or draws of it); every law can be
+    widened (bounded metrics on the logit scale)."""
     try:
         values = np.atleast_1d(np.asarray(s, dtype=float))
     except (TypeError, ValueError):

@@ -20,6 +20,7 @@ uses it. :func:`drift_table` shows the learned :math:`s` by covariate.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -33,7 +34,6 @@ FORMAT = "bayescale-drift-prior"
 VERSION = 1
 #: covariates of log s, each an indicator against the baseline (a loss forecast by the power law)
 EFFECTS = ("bounded", "broken", "sigmoid")
-LAWS_WITH_OWN_EFFECT = ("broken", "sigmoid")
 SHIPPED = "drift_prior.json"
 
 
@@ -136,6 +136,13 @@ def _check(data, where: str) -> dict:
     return data
 
 
+@lru_cache(maxsize=1)
+def _shipped() -> dict:
+    """The shipped prior's data, read and checked once per process (every default fit records it)."""
+    text = (resources.files("bayescale.laws") / SHIPPED).read_text(encoding="utf-8")
+    return _check(json.loads(text), f"the shipped {SHIPPED}")
+
+
 def load_drift_prior(path: str | Path | DriftPrior | None = None) -> DriftPrior:
     """The drift prior in ``path`` (a file from ``bayescale learn-priors``), or the shipped one.
 
@@ -145,8 +152,7 @@ def load_drift_prior(path: str | Path | DriftPrior | None = None) -> DriftPrior:
     if isinstance(path, DriftPrior):
         return path
     if path is None:
-        text = (resources.files("bayescale.laws") / SHIPPED).read_text(encoding="utf-8")
-        return DriftPrior(_check(json.loads(text), f"the shipped {SHIPPED}"), source="shipped")
+        return DriftPrior(_shipped(), source="shipped")
     where = f"drift prior file {str(path)!r}"
     try:
         text = Path(path).read_text(encoding="utf-8")

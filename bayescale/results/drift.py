@@ -29,7 +29,10 @@ class DriftForecasts:
         """The :class:`~bayescale.laws.drift_prior.DriftPrior` this fit's forecasts use beyond the data, or None."""
         from bayescale.laws.drift_prior import from_identity
 
-        return from_identity(self.config.drift)
+        cached = getattr(self, "_drift_prior", None)  # (the config's drift record, the prior read from it)
+        if cached is None or cached[0] is not self.config.drift:
+            cached = self._drift_prior = (self.config.drift, from_identity(self.config.drift))
+        return cached[1]
 
     def drift_draws(self, seed: int | None = None) -> np.ndarray | None:
         """One draw of the drift scale ``s`` per posterior draw, from the fit's drift prior (None without one)."""

@@ -38,24 +38,11 @@ def learn_priors(corpus: pd.DataFrame, *, law: str = "power", split: Sequence[fl
     errors : pandas.DataFrame, optional
         Errors of an earlier run (:func:`~bayescale.workflows.drift.forecasts.forecast_errors`): no forecasts are made.
     """
-    import numpy as np
-
-    from bayescale.workflows.drift.corpus import PROVENANCE, check_corpus
+    from bayescale.workflows.drift.corpus import PROVENANCE, check_corpus, subsample_curves
     from bayescale.workflows.drift.forecasts import corpus_forecasts, forecast_errors
     from bayescale.workflows.drift.learn import learn_drift
 
-    corpus = check_corpus(corpus)
-    subsample = {}
-    if max_curves is not None:
-        keep = []
-        for name, frame in corpus.groupby("dataset", sort=True):
-            curves = frame["curve"].unique()
-            if len(curves) > max_curves:
-                rng = np.random.default_rng([seed, sum(map(ord, str(name)))])
-                curves = rng.choice(curves, size=max_curves, replace=False)
-                subsample[name] = f"{max_curves} of {frame['curve'].nunique()} curves (seed {seed})"
-            keep.append(frame[frame["curve"].isin(set(curves))])
-        corpus = pd.concat(keep, ignore_index=True)
+    corpus, subsample = subsample_curves(check_corpus(corpus), max_curves, seed)
     if errors is None:
         result = corpus_forecasts(corpus, law=law, split=split, workers=workers, seed=seed, progress=progress)
         errors = forecast_errors(result, corpus, law=law)

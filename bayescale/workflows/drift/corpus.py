@@ -132,6 +132,23 @@ def default_folder() -> Path:
     return Path(__file__).resolve().parents[3].parent / "shared" / "data" / "corpus"
 
 
+def subsample_curves(corpus: pd.DataFrame, max_curves: int | None, seed: int) -> tuple[pd.DataFrame, dict]:
+    """At most ``max_curves`` curves of each data set, drawn with ``seed`` (the same draw for the same
+    data set name and seed); also, per data set subsampled, what was kept of how many."""
+    if max_curves is None:
+        return corpus, {}
+    frames, stated = [], {}
+    for name, frame in corpus.groupby("dataset", sort=False):
+        curves = frame["curve"].unique()
+        if len(curves) > max_curves:
+            rng = np.random.default_rng([seed, sum(map(ord, str(name)))])
+            keep = rng.choice(curves, size=max_curves, replace=False)
+            stated[name] = f"{max_curves} of {len(curves)} curves (seed {seed})"
+            frame = frame[frame["curve"].isin(set(keep))]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True), stated
+
+
 def load_corpus(folder: str | Path | None = None, *, sources: Sequence[str] | None = None,
                 max_curves: int | None = None, seed: int = 0) -> pd.DataFrame:
     """The corpus as one tidy table (:data:`COLUMNS`), one row per observation.
@@ -156,7 +173,7 @@ def load_corpus(folder: str | Path | None = None, *, sources: Sequence[str] | No
     unknown = [n for n in names if n not in readers]
     if unknown:
         raise DataError(f"unknown corpus data set(s) {unknown}; known: {', '.join(readers)}")
-    frames, subsample, dropped = [], {}, {}
+    frames, dropped = [], {}
     for name in names:
         frame = readers[name]()
         bounded = frame["metric"].isin(["error", "accuracy"])
@@ -164,15 +181,8 @@ def load_corpus(folder: str | Path | None = None, *, sources: Sequence[str] | No
                   & ~(bounded & (frame["y"] >= 1)))
         if not usable.all():
             dropped[name] = int((~usable).sum())
-        frame = frame[usable]
-        curves = frame["curve"].unique()
-        if max_curves is not None and len(curves) > max_curves:
-            rng = np.random.default_rng([seed, sum(map(ord, name))])
-            keep = rng.choice(curves, size=max_curves, replace=False)
-            subsample[name] = f"{max_curves} of {len(curves)} curves (seed {seed})"
-            frame = frame[frame["curve"].isin(set(keep))]
-        frames.append(frame)
-    out = pd.concat(frames, ignore_index=True)
+        frames.append(frame[usable])
+    out, subsample = subsample_curves(pd.concat(frames, ignore_index=True), max_curves, seed)
     out.attrs["subsample"] = subsample
     out.attrs["dropped"] = dropped
     return out

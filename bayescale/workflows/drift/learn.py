@@ -33,7 +33,6 @@ from bayescale.errors import DataError
 from bayescale.laws.drift_prior import EFFECTS, FORMAT, VERSION, DriftPrior, design_row
 
 LOG_S_GRID = np.linspace(np.log(1e-4), np.log(3.0), 81)
-MIN_POINTS = 1
 
 
 def curve_log_likelihoods(errors: pd.DataFrame, grid: np.ndarray = LOG_S_GRID) -> tuple[pd.DataFrame, np.ndarray]:

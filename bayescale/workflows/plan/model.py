@@ -205,7 +205,7 @@ def drift_draws(fit, discrepancy, seed: int, groups: list[str]) -> np.ndarray:
     from bayescale.laws.discrepancy import check_scale
     from bayescale.results.reach import drift_per_decade
 
-    check_scale(discrepancy, [fit.config.law])
+    check_scale(discrepancy)
     code = fit._group_code(groups[0]) if groups else 0
     return drift_per_decade(total, discrepancy, fit._rng(seed, salt=20_000 + code))
 
